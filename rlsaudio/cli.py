@@ -1,0 +1,184 @@
+"""The command line: parse options, call one core function, print the result."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from . import __version__
+from .errors import InputError, RlsaudioError
+from .modes import MODES, PACERS, ModeOptions
+from .routine import bundled_ids, load_bundled, load_routine
+from .session import SessionRequest, estimated_session
+from .timeline import estimate_speech
+from .units import format_clock, format_length, parse_duration
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            ms = parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if ms <= 0:
+            self.fail(f"must be more than zero, got {value}", param, ctx)
+        return ms
+
+
+DURATION = Duration()
+
+
+def mode_options(f):
+    """Options shared by plan, build and playlist."""
+    f = click.option("--voice", "voice", metavar="NAME|FILE", help="Voice profile: joe, espeak or a profile .toml "
+                     "(default: joe where piper is installed, else espeak).")(f)
+    f = click.option("--mode", type=click.Choice(MODES), default="massage", show_default=True,
+                     help="massage: clear cues for busy hands; bedtime: slower, softer, fades out.")(f)
+    f = click.option("--length", "length_ms", type=DURATION, metavar="DURATION",
+                     help="Fit the session to this length (e.g. 15m) by scaling pauses and rests.")(f)
+    f = click.option("--tail", "tail_ms", type=DURATION, metavar="DURATION",
+                     help="Keep going this long after the last words, then fade (bedtime default 30s).")(f)
+    f = click.option("--no-chime", "no_chime", is_flag=True, help="Spoken start cues only, no chime.")(f)
+    f = click.option("--pacer", type=click.Choice(PACERS), default="tones", show_default=True,
+                     help="What keeps the breathing pace after the first spoken breaths.")(f)
+    f = click.option("--soundscape", metavar="brown|pink|FILE",
+                     help="Gentle background noise, or an audio file looped under the voice.")(f)
+    return f
+
+
+def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape) -> SessionRequest:
+    return SessionRequest(routine, voice, ModeOptions(mode, tail_ms, not no_chime, pacer, soundscape), length_ms)
+
+
+class _Group(click.Group):
+    """Translates the project's errors once, for every command: one line per problem."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RlsaudioError as exc:
+            for line in exc.lines():
+                click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: one line; the traceback only on request
+            if os.environ.get("RLSAUDIO_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                       "(set RLSAUDIO_DEBUG=1 for the traceback and please report it)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version")
+def cli():
+    """Turn restless-legs self-care routines into voice-guided audio sessions.
+
+    \b
+    Examples:
+      rlsaudio routines
+      rlsaudio plan acupressure
+      rlsaudio validate my-routine.toml
+    """
+
+
+@cli.command()
+def routines():
+    """List the bundled routines with their estimated length.
+
+    \b
+    Example:
+      rlsaudio routines
+    """
+    rows = []
+    estimate = estimate_speech(140)
+    from .modes import style_for
+    from .timeline import build_timeline
+    from .voices import VoiceProfile
+
+    style = style_for(ModeOptions(), VoiceProfile("estimate", "fake"))
+    for rid in bundled_ids():
+        routine = load_bundled(rid)
+        timeline = build_timeline(routine, style, estimate)
+        rows.append((rid, routine.title, str(len(routine.steps)), "~" + format_length(timeline.length)))
+    _table(("id", "title", "steps", "length"), rows)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def validate(files):
+    """Check routine files; print every problem, one per line.
+
+    Exits 0 when all files are valid, 2 otherwise.
+
+    \b
+    Example:
+      rlsaudio validate calf.toml feet.toml
+    """
+    failed = False
+    for name in files:
+        try:
+            routine = load_routine(name)
+        except InputError as exc:
+            failed = True
+            for line in exc.lines():
+                click.echo(line, err=True)
+            continue
+        click.echo(f"{name}: ok ({routine.title!r}, {len(routine.steps)} steps)")
+    if failed:
+        raise click.exceptions.Exit(2)
+
+
+@cli.command()
+@click.argument("routine")
+@mode_options
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON (seconds as numbers).")
+def plan(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, as_json):
+    """Show the timeline of a routine: every phrase, hold, rest and pause.
+
+    ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file.
+
+    \b
+    Examples:
+      rlsaudio plan acupressure
+      rlsaudio plan my-routine.toml --json
+      rlsaudio plan foot-reflexology --mode bedtime --length 30m
+    """
+    request = _request(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape)
+    session = estimated_session(request)
+    timeline = session.timeline
+    if as_json:
+        click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{timeline.title}  ({session.voice.name} voice, {timeline.mode} mode, speech lengths estimated)")
+    rows = []
+    for e in timeline.events:
+        what = e.text if e.kind == "speech" else e.reason
+        rows.append((format_clock(e.start), e.kind, f"{e.length / 22050:.1f}s", what))
+    _table(("start", "kind", "length", "what"), rows, right=(0, 2))
+    click.echo(f"Total {format_length(timeline.length)}, {len(timeline.chapters)} chapters")
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        click.echo("  ".join(cells).rstrip())
+
+
+def main() -> None:
+    cli(prog_name="rlsaudio")
+
+

@@ -1,0 +1,1 @@
+"""Speech engines: the interface, the registry and the built-in engines."""

