@@ -261,7 +261,7 @@ def _cues(check: Checker, table: dict[str, Any], place: str) -> tuple[str, ...]:
         return ()
     cues = []
     for i, item in enumerate(value):
-        cue = check.text({"cue": item}, "cue", f"{place}.cues[{i}]", max_chars=MAX_CUE_CHARS)
+        cue = check.text_value(item, f"{place}.cues[{i}]", max_chars=MAX_CUE_CHARS)
         if cue is not None:
             cues.append(cue)
     return tuple(cues) if len(cues) == len(value) else ()

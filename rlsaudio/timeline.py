@@ -333,7 +333,7 @@ def split_sentences(text: str) -> list[str]:
     if not text:
         return []
     # Split after . ! ? (and closing quotes) followed by a space and a capital or digit.
-    parts = re.split(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])", text)
+    parts = re.split(r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019)]))\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])", text)
     return [p.strip() for p in parts if p.strip() and any(ch.isalnum() for ch in p)]
 
 

@@ -19,7 +19,7 @@ from .errors import InputError, Problem
 from .units import parse_duration, show_value
 
 MAX_FILE_BYTES = 1_048_576
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, LF and CR are whitespace
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
 
@@ -142,7 +142,8 @@ class Checker:
 
     def raise_if_any(self, error: type[InputError]) -> None:
         if self.problems:
-            raise error(self.problems)
+            # Report in file order; problems without a line (a missing key) come first.
+            raise error(sorted(self.problems, key=lambda p: p.line or 0))
 
     def keys(self, table: dict[str, Any], place: str, allowed: tuple[str, ...]) -> None:
         """Unknown keys are errors, with a did-you-mean suggestion."""
@@ -154,23 +155,26 @@ class Checker:
                 self.problem(where, f"unknown key; {hint}")
 
     def text(self, table: dict[str, Any], key: str, place: str, *, required: bool = False,
-             max_chars: int = 200, multiline: bool = False) -> str | None:
+             max_chars: int = 200) -> str | None:
         where = f"{place}.{key}" if place else key
         if key not in table:
             if required:
                 self.problem(place or key, f'missing "{key}"; add {key} = "..."')
             return None
-        value = table[key]
+        return self.text_value(table[key], where, max_chars=max_chars)
+
+    def text_value(self, value: Any, where: str, *, max_chars: int = 200) -> str | None:
+        """Text with whitespace normalised; control characters, empty and huge texts are errors."""
         if not isinstance(value, str):
             self.problem(where, f"expected text in quotes, got {show_value(value)}")
             return None
-        cleaned = value if multiline else value.replace("\n", " ").replace("\t", " ")
-        if _CONTROL.search(cleaned.replace("\n", " ").replace("\t", " ")):
+        if _CONTROL.search(value):
             self.problem(where, "contains a control character; remove it")
             return None
-        cleaned = " ".join(cleaned.split())
+        cleaned = " ".join(value.split())
         if not cleaned:
-            self.problem(where, f'is empty; write some text or remove "{key}"')
+            name = where.rsplit(".", 1)[-1]
+            self.problem(where, f'is empty; write some text or remove "{name}"')
             return None
         if len(cleaned) > max_chars:
             self.problem(where, f"is {len(cleaned)} characters long, more than the {max_chars} allowed; shorten it")

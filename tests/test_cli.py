@@ -1,0 +1,137 @@
+"""The command line through CliRunner: exact output, error text and exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rlsaudio.cli import cli
+
+COMMANDS = ["routines", "validate", "plan"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(runner, command):
+    for flag in ("-h", "--help"):
+        result = runner.invoke(cli, [command, flag])
+        assert result.exit_code == 0, result.output
+        assert "Example" in result.output
+        assert "rlsaudio " + command in result.output
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "rlsaudio", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("rlsaudio, version ")
+
+
+def test_routines_lists_the_bundled_routines(runner):
+    result = runner.invoke(cli, ["routines"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["id", "title", "steps", "length"]
+    assert lines[1].startswith("acupressure ") and " 25 " in lines[1]
+    assert lines[2].startswith("foot-reflexology ") and " 13 " in lines[2]
+    assert all("~" in line and "m " in line for line in lines[1:])
+
+
+def test_validate_ok(runner, write):
+    path = write("ok.toml", 'title = "T"\n[[steps]]\ntitle = "A"\nhold = 5\n')
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert result.output == f"{path}: ok ('T', 1 steps)\n"
+
+
+def test_validate_reports_every_problem_and_exits_2(runner, write):
+    good = write("good.toml", 'title = "T"\n[[steps]]\ntitle = "A"\npause = 5\n')
+    bad = write("calf.toml", '''
+        title = "Calf"
+
+        [[steps]]
+        title = "A"
+        hold = "ten"
+        holdd = 3
+    ''')
+    result = runner.invoke(cli, ["validate", str(good), str(bad), "missing.toml"])
+    assert result.exit_code == 2
+    assert result.stdout == f"{good}: ok ('T', 1 steps)\n"
+    assert result.stderr == (
+        f'{bad}:5: steps[0].hold: expected a duration like 10 or "90s", got "ten"\n'
+        f'{bad}:6: steps[0].holdd: unknown key; did you mean "hold"?\n'
+        "missing.toml: no such routine file; check the path\n"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_plan_json_acupressure(runner, fake_voice):
+    result = runner.invoke(cli, ["plan", "acupressure", "--json", "--voice", fake_voice])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"title", "duration", "chapters", "events"}
+    chapters = [c["title"] for c in data["chapters"]]
+    hands = [c for c in chapters if c.startswith("Hold the")]
+    assert len(hands) == 4
+    for point in ["B 40", "CV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]:
+        assert any(c.startswith(point + ":") for c in chapters), point
+    assert len([c for c in chapters if c.startswith(("CV 26", "GV 20"))]) == 2  # once each
+    assert len([c for c in chapters if c.startswith("B 40")]) == 2  # per side
+    # the four hand holds are two minutes each, measured between their start and end cues
+    events = data["events"]
+    holds = _timed_spans(events, "Press.", "And release.")
+    assert [round(h, 3) for h in holds[:4]] == [120.0] * 4
+    assert data["duration"] == pytest.approx(events[-1]["start"] + events[-1]["duration"], abs=0.002)
+
+
+def test_plan_json_foot_reflexology_heart_point(runner, fake_voice):
+    result = runner.invoke(cli, ["plan", "foot-reflexology", "--json", "--voice", fake_voice])
+    data = json.loads(result.stdout)
+    (heart,) = [c for c in data["chapters"] if "Heart point" in c["title"]]
+    events = [e for e in data["events"] if heart["start"] <= e["start"] < heart["end"]]
+    holds = [e for e in events if e.get("reason") == "hold"]
+    rests = [e for e in events if e.get("reason") == "rest"]
+    assert [h["duration"] for h in holds] == [10.0, 10.0, 10.0]
+    assert [r["duration"] for r in rests] == [10.0, 10.0]
+    assert _timed_spans(events, "Press.", "And release.") == pytest.approx([10.0] * 3, abs=0.001)
+
+
+def _timed_spans(events, start_text, end_text):
+    spans, opened = [], None
+    for e in events:
+        if e["kind"] == "speech" and e["text"] == start_text:
+            opened = e["start"] + e["duration"]
+        elif e["kind"] == "speech" and e["text"] == end_text and opened is not None:
+            spans.append(e["start"] - opened)
+            opened = None
+    return spans
+
+
+def test_plan_table(runner, write, fake_voice):
+    path = write("t.toml", 'title = "Tiny"\n[[steps]]\ntitle = "A"\nsay = "Find it."\nhold = 5\n')
+    result = runner.invoke(cli, ["plan", str(path), "--voice", fake_voice])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Tiny  (fake voice, massage mode")
+    assert lines[1].split() == ["start", "kind", "length", "what"]
+    assert any(line.split()[1:] == ["speech", line.split()[2], "Find", "it."] for line in lines[2:-1])
+    assert any(line.split()[1:] == ["silence", "5.0s", "hold"] for line in lines[2:-1])
+    assert lines[-1].startswith("Total ") and lines[-1].endswith(", 1 chapters")
+
+
+def test_plan_bad_routine_is_one_line_and_exit_2(runner, write):
+    path = write("bad.toml", 'title = "T"\n[[steps]]\ntitle = "A"\nhold = -3\n')
+    result = runner.invoke(cli, ["plan", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == f"{path}:4: steps[0].hold: duration must be more than zero, got -3s\n"
+
+
+def test_plan_unknown_routine(runner):
+    result = runner.invoke(cli, ["plan", "acupresure"])
+    assert result.exit_code == 2
+    assert result.stderr == ("acupresure: no such routine file or bundled routine; "
+                             "bundled: acupressure, foot-reflexology\n")
+
+
+def test_bad_duration_option(runner):
+    result = runner.invoke(cli, ["plan", "acupressure", "--length", "ten"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--length': expected a duration like 10 or \"90s\", got \"ten\"" in result.stderr
