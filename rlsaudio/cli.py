@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
+from pathlib import Path
 
 import click
 
@@ -11,7 +14,7 @@ from . import __version__
 from .errors import InputError, RlsaudioError
 from .modes import MODES, PACERS, ModeOptions
 from .routine import bundled_ids, load_bundled, load_routine
-from .session import SessionRequest, estimated_session
+from .session import SessionRequest, estimated_session, exact_session
 from .timeline import estimate_speech
 from .units import format_clock, format_length, parse_duration
 
@@ -145,10 +148,16 @@ def validate(files):
 @click.argument("routine")
 @mode_options
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON (seconds as numbers).")
-def plan(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, as_json):
+@click.option("--estimate", is_flag=True, help="Estimate speech from the voice's rate instead of synthesising "
+              "(instant, but lengths are approximate).")
+def plan(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, as_json, estimate):
     """Show the timeline of a routine: every phrase, hold, rest and pause.
 
     ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file.
+
+    \b
+    Speech lengths are exact: phrases are synthesised (or taken from the speech cache) so
+    the plan matches the track `rlsaudio build` makes, to the sample.
 
     \b
     Examples:
@@ -157,18 +166,120 @@ def plan(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, 
       rlsaudio plan foot-reflexology --mode bedtime --length 30m
     """
     request = _request(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape)
-    session = estimated_session(request)
+    if estimate:
+        session = estimated_session(request)
+    else:
+        session, _ = exact_session(request, reporter=TerminalReporter())
     timeline = session.timeline
     if as_json:
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
-    click.echo(f"{timeline.title}  ({session.voice.name} voice, {timeline.mode} mode, speech lengths estimated)")
+    how = "speech lengths estimated" if estimate else "exact speech lengths"
+    click.echo(f"{timeline.title}  ({session.voice.name} voice, {timeline.mode} mode, {how})")
     rows = []
     for e in timeline.events:
         what = e.text if e.kind == "speech" else e.reason
         rows.append((format_clock(e.start), e.kind, f"{e.length / 22050:.1f}s", what))
     _table(("start", "kind", "length", "what"), rows, right=(0, 2))
     click.echo(f"Total {format_length(timeline.length)}, {len(timeline.chapters)} chapters")
+
+
+@cli.command()
+def voices():
+    """List the voice profiles: engine, whether each can run here, which is the default.
+
+    \b
+    Example:
+      rlsaudio voices
+    """
+    from .voices import bundled_voice_names, default_voice_name, load_profile
+
+    try:
+        default = default_voice_name()
+    except RlsaudioError:
+        default = ""
+    rows = []
+    for name in bundled_voice_names():
+        profile = load_profile(name)
+        reason = profile.unavailable_reason()
+        status = "ready" if reason is None else f"unavailable: {reason}"
+        rows.append((name + (" (default)" if name == default else ""), profile.engine, status, profile.description))
+    _table(("voice", "engine", "status", "description"), rows)
+
+
+@cli.command()
+@click.argument("routines", nargs=-1, required=True)
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
+              show_default=True, help="Folder for the MP3 tracks.")
+@click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant), e.g. 48k, 64k, 96k.")
+@click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art (PNG or JPEG).")
+@mode_options
+def build(routines, out_dir, bitrate, cover, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape):
+    """Render routines to tagged MP3 tracks, one per routine.
+
+    ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file. Each track is written
+    to the output folder under a name made from its title, with a .lrc transcript beside it.
+
+    \b
+    Examples:
+      rlsaudio build acupressure
+      rlsaudio build foot-reflexology my-routine.toml -o ~/Music/rls --voice espeak
+      rlsaudio build acupressure --mode bedtime --soundscape brown --tail 30m
+    """
+    from .encode import parse_bitrate
+    from .render import TrackOptions, build_track
+
+    options = TrackOptions(bitrate_k=parse_bitrate(bitrate), cover=_cover(cover))
+    for ref in routines:
+        request = _request(ref, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape)
+        track = build_track(request, out_dir, options, TerminalReporter())
+        click.echo(f"{track.path}  {format_length(track.length)}")
+
+
+def _cover(path):
+    if path is None:
+        return None
+    from .tags import load_cover
+
+    return load_cover(path)
+
+
+class TerminalReporter:
+    """A progress bar on stderr when it is a terminal; nothing when piped."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.label, self.total, self.done, self._drawn = "", 0, 0, 0.0
+
+    def start(self, label: str, total: int) -> None:
+        self._finish()
+        self.label, self.total, self.done = label, max(1, total), 0
+        self._draw(force=True)
+
+    def advance(self, n: int = 1) -> None:
+        self.done = min(self.total, self.done + n)
+        self._draw(force=self.done == self.total)
+
+    def warn(self, message: str) -> None:
+        self._finish()
+        click.echo(message, err=True)
+
+    def _draw(self, force: bool = False) -> None:
+        if not self.enabled or (not force and time.monotonic() - self._drawn < 0.1):
+            return
+        self._drawn = time.monotonic()
+        filled = int(30 * self.done / self.total)
+        self.stream.write(f"\r{self.label[:40]:40} [{'#' * filled}{' ' * (30 - filled)}] {100 * self.done // self.total:3d}%")
+        self.stream.flush()
+        if self.done == self.total:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.enabled and self.label:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.label = ""
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:

@@ -7,11 +7,17 @@ both call it, so `plan` and `build` can never disagree about a timeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .cache import Cache
 from .modes import MixSettings, ModeOptions, mix_settings_for, style_for
 from .routine import Routine, resolve_routine
 from .timeline import SpeechLength, Timeline, build_timeline, estimate_speech
+from .synth import SpeechSource
 from .voices import VoiceProfile, resolve_voice
+
+if TYPE_CHECKING:
+    from .render import Reporter
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,20 @@ def estimated_session(request: SessionRequest) -> Session:
     routine = resolve_routine(request.routine)
     voice = resolve_voice(request.voice, need_available=False)
     return _session(routine, voice, request, estimate_speech(voice.words_per_minute))
+
+
+def exact_session(request: SessionRequest, cache: Cache | None = None,
+                  reporter: "Reporter | None" = None) -> tuple[Session, SpeechSource]:
+    """A session with the exact length of every phrase: cached clips, or synthesised now."""
+    routine = resolve_routine(request.routine)
+    voice = resolve_voice(request.voice)
+    speech = SpeechSource(voice, cache or Cache())
+    # The estimated plan names every phrase; speaking them first gives a progress bar.
+    phrases = _session(routine, voice, request, estimate_speech(voice.words_per_minute)).timeline.phrases()
+    if reporter:
+        reporter.start(f"Speaking with {voice.name}", len(phrases))
+    speech.prepare(phrases, reporter.advance if reporter else None)
+    return _session(routine, voice, request, speech.length), speech
 
 
 def _session(routine: Routine, voice: VoiceProfile, request: SessionRequest, speech_len: SpeechLength) -> Session:

@@ -7,7 +7,7 @@ referenced; espeak's Synchronize() before and after each phrase; wait for the
 finished-utterance callback; a fresh file name per phrase; the WAV checked non-empty.
 
 No system package is needed: when no libespeak-ng is installed, the one shipped by the
-`espeakng-loader` wheel is loaded (RTLD_GLOBAL, ESPEAK_DATA_PATH set) before pyttsx3 looks.
+`espeakng-loader` wheel is loaded (ESPEAK_DATA_PATH set) before pyttsx3 looks.
 """
 
 from __future__ import annotations
@@ -95,7 +95,10 @@ class Pyttsx3Engine(Engine):
                 import espeakng_loader
 
                 os.environ["ESPEAK_DATA_PATH"] = espeakng_loader.get_data_path()
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                # Loaded RTLD_LOCAL: pyttsx3's dlopen("libespeak-ng.so.1") still finds it by its
+                # SONAME, and piper's own espeakbridge keeps its symbols. RTLD_GLOBAL made piper
+                # crash (SIGSEGV) when both engines ran in one process.
+                ctypes.CDLL(path)
             import pyttsx3
             from pyttsx3.drivers import _espeak
             from pyttsx3.drivers import espeak as driver
@@ -146,8 +149,9 @@ class Pyttsx3Engine(Engine):
 
 
 def _read_wav(path: Path) -> np.ndarray:
-    from pydub import AudioSegment
+    from ..encode import audio_segment_class
 
+    AudioSegment = audio_segment_class()
     deadline = time.monotonic() + 2.0
     while not path.exists() and time.monotonic() < deadline:  # the callback writes it, then notifies
         time.sleep(0.005)

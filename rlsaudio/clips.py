@@ -1,0 +1,76 @@
+"""From an engine's raw output to a clip the mixer can place by sample offset.
+
+Engines pad speech with their own silence (espeak: 10-20 ms before, up to 0.8 s after at
+slow rates), which would make every gap in the timeline longer than planned. Clips are
+therefore trimmed to the first and last audible 5 ms frame, leveled so every phrase has the
+same loudness whatever the engine did, peak-limited, and given short fades so nothing clicks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .units import SAMPLE_RATE
+
+FRAME = SAMPLE_RATE // 200  # 5 ms
+TRIM_THRESHOLD_DB = -50.0  # frame RMS below this (dBFS) is the engine's padding
+KEEP_FRAMES = 1  # keep one quiet frame before the onset so soft consonants stay whole
+FADE_IN = SAMPLE_RATE * 4 // 1000
+FADE_OUT = SAMPLE_RATE * 12 // 1000
+REFERENCE_LEVEL = -19.0  # every clip's K-weighted level after leveling (LUFS-like)
+PEAK_CEILING_DB = -4.0  # sample peak after leveling; leaves room for true peaks at -19 LUFS
+
+
+def trim(samples: np.ndarray) -> np.ndarray:
+    """The audible part of a clip, to the nearest 5 ms frame."""
+    x = samples.astype(np.float32) / 32768.0
+    frames = len(x) // FRAME
+    if frames == 0:
+        return samples[:0]
+    rms = np.sqrt(np.mean(x[: frames * FRAME].reshape(frames, FRAME) ** 2, axis=1) + 1e-20)
+    loud = np.flatnonzero(20 * np.log10(rms) > TRIM_THRESHOLD_DB)
+    if loud.size == 0:
+        return samples[:0]
+    first = max(0, loud[0] - KEEP_FRAMES) * FRAME
+    last = min(len(x), (loud[-1] + 1 + KEEP_FRAMES) * FRAME)
+    return samples[first:last]
+
+
+def limit(x: np.ndarray, ceiling: float) -> np.ndarray:
+    """A look-ahead peak limiter: gain dips smoothly around any peak above `ceiling`."""
+    peak = np.abs(x)
+    if peak.size == 0 or peak.max() <= ceiling:
+        return x
+    wanted = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
+    # Hold the lowest gain over +-3 ms, then smooth over 3 ms: the dip starts before the peak.
+    window = SAMPLE_RATE * 3 // 1000
+    padded = np.pad(wanted, window, mode="edge")
+    held = np.lib.stride_tricks.sliding_window_view(padded, 2 * window + 1).min(axis=1)
+    kernel = np.ones(window) / window
+    smooth = np.convolve(np.pad(held, (window, 0), mode="edge"), kernel, mode="valid")[: len(x)]
+    return x * np.minimum(smooth, held)
+
+
+def fade(x: np.ndarray) -> np.ndarray:
+    n_in, n_out = min(FADE_IN, len(x) // 2), min(FADE_OUT, len(x) // 2)
+    out = x.copy()
+    if n_in:
+        out[:n_in] *= np.sin(np.linspace(0, np.pi / 2, n_in, endpoint=False)) ** 2
+    if n_out:
+        out[-n_out:] *= np.cos(np.linspace(0, np.pi / 2, n_out, endpoint=True)) ** 2
+    return out
+
+
+def prepare(raw: np.ndarray) -> tuple[np.ndarray, float]:
+    """Trim, level, limit and fade a raw engine clip. Returns (int16 samples, original level)."""
+    from .loudness import clip_level  # imports scipy: only on a cache miss
+
+    trimmed = trim(raw)
+    if trimmed.size < FRAME:
+        return trimmed.astype(np.int16), float("-inf")
+    x = trimmed.astype(np.float64) / 32768.0
+    level = clip_level(x)
+    x *= 10 ** ((REFERENCE_LEVEL - level) / 20)
+    x = limit(x, 10 ** (PEAK_CEILING_DB / 20))
+    x = fade(x)
+    return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16), float(level)

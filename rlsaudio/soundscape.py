@@ -1,0 +1,103 @@
+"""Background soundscapes: generated brown or pink noise, or a user's audio file, looped.
+
+A soundscape is a periodic buffer read at `absolute sample % period`, so any chunk of an
+eight-hour track can be produced on its own and every chunk joins the next without a seam.
+Generated noise is shaped in the frequency domain, which makes it exactly periodic; a
+user's file is made periodic by crossfading its end into its beginning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .clips import REFERENCE_LEVEL
+from .errors import InputError, Problem
+from .units import SAMPLE_RATE
+
+NOISES = ("brown", "pink")
+NOISE_PERIOD_S = 47  # long enough that no listener hears the repeat
+MAX_FILE_S = 600  # a longer file is cut to its first 10 minutes before looping
+LOOP_CROSSFADE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Soundscape:
+    buffer: np.ndarray  # float32, one period, leveled to REFERENCE_LEVEL
+    identity: str  # what it is, for cache keys
+
+    def segment(self, start: int, stop: int) -> np.ndarray:
+        period = len(self.buffer)
+        idx = np.arange(start, stop) % period
+        return self.buffer[idx]
+
+
+def _level_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-20))
+
+
+def _leveled(x: np.ndarray) -> np.ndarray:
+    """Scale to REFERENCE_LEVEL (mean square), so mix settings say levels relative to the voice."""
+    return (x * 10 ** ((REFERENCE_LEVEL - _level_db(x)) / 20)).astype(np.float32)
+
+
+def noise(kind: str, seconds: int = NOISE_PERIOD_S) -> Soundscape:
+    n = seconds * SAMPLE_RATE
+    rng = np.random.default_rng(20261121)
+    spectrum = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    freqs[0] = 1.0
+    slope = 1.0 / freqs if kind == "brown" else 1.0 / np.sqrt(freqs)  # power ~ 1/f^2 or 1/f
+    # Below 30 Hz brown noise is rumble a phone speaker cannot play; above 6 kHz it hisses.
+    slope *= 1.0 / (1.0 + (30.0 / freqs) ** 4) / (1.0 + (freqs / 6000.0) ** 2)
+    spectrum *= slope
+    spectrum[0] = 0.0
+    x = np.fft.irfft(spectrum, n)
+    return Soundscape(_leveled(x), f"noise:{kind}:{seconds}")
+
+
+def from_file(path: Path, ffmpeg: str) -> Soundscape:
+    """Decode any audio file ffmpeg can read to 22.05 kHz mono and make it loop seamlessly."""
+    shown = str(path)
+    if not path.exists():
+        raise InputError(Problem(shown, "no such soundscape file; give brown, pink or an audio file"))
+    if path.is_dir():
+        raise InputError(Problem(shown, "is a folder, not an audio file; give brown, pink or an audio file"))
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-t", str(MAX_FILE_S), "-i", str(path),
+           "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError(Problem(shown, f"could not decode the soundscape: {exc}")) from None
+    x = np.frombuffer(done.stdout, dtype="<i2").astype(np.float32) / 32768.0
+    if done.returncode != 0 or x.size < SAMPLE_RATE * 5:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        why = reason[-1] if reason else "shorter than 5 seconds"
+        raise InputError(Problem(shown, f"not a usable audio file ({why}); give a WAV, MP3, FLAC or OGG of 5 s or more"))
+    if _level_db(x) < -70:
+        raise InputError(Problem(shown, "the soundscape file is silent; give a file with sound in it"))
+    digest = hashlib.sha256(x.tobytes()).hexdigest()[:16]
+    return Soundscape(_leveled(_make_loop(x)), f"file:{digest}")
+
+
+def _make_loop(x: np.ndarray) -> np.ndarray:
+    """Crossfade the last LOOP_CROSSFADE_S into the first, equal power: x[-1] flows into x[0]."""
+    fade = min(int(LOOP_CROSSFADE_S * SAMPLE_RATE), len(x) // 4)
+    body = x[: len(x) - fade].copy()
+    u = np.linspace(0.0, np.pi / 2, fade, endpoint=False)
+    body[:fade] = x[:fade] * np.sin(u) + x[len(x) - fade:] * np.cos(u)
+    return body
+
+
+def resolve(spec: str | None, ffmpeg: str | None) -> Soundscape | None:
+    if not spec:
+        return None
+    if spec in NOISES:
+        return noise(spec)
+    if ffmpeg is None:
+        raise InputError(Problem(spec, "cannot read a soundscape file without ffmpeg"))
+    return from_file(Path(spec).expanduser(), ffmpeg)

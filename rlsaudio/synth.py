@@ -1,0 +1,137 @@
+"""Speech for a build: each distinct phrase comes from the cache or is synthesised once.
+
+Engines run on one worker thread per engine, so every phrase can have a timeout: an
+engine that hangs becomes a clear error instead of a frozen terminal.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import clips
+from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
+from .engines.base import get_engine
+from .errors import EngineError
+from .voices import VoiceProfile
+
+Progress = Callable[[int], None]
+
+
+class _EngineThread:
+    """Runs an engine's calls on its own daemon thread, one at a time."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._jobs: queue.Queue = queue.Queue()
+        self.stuck = ""
+        threading.Thread(target=self._run, name=f"rlsaudio-{name}", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            fn, future = self._jobs.get()
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # delivered to the caller, who raises it
+                future.set_exception(exc)
+
+    def call(self, fn: Callable[[], np.ndarray], timeout: float, what: str) -> np.ndarray:
+        if self.stuck:
+            raise EngineError(self.stuck)
+        future: Future = Future()
+        self._jobs.put((fn, future))
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            self.stuck = (f"the {self.name} engine did not finish {what} within {timeout:g}s and seems stuck; "
+                          "try again, raise timeout in the voice profile, or use another voice with --voice")
+            raise EngineError(self.stuck) from None
+
+
+_threads: dict[str, _EngineThread] = {}
+_threads_lock = threading.Lock()
+
+
+def _engine_thread(name: str) -> _EngineThread:
+    with _threads_lock:
+        if name not in _threads or _threads[name].stuck:
+            _threads[name] = _EngineThread(name)
+        return _threads[name]
+
+
+class SpeechSource:
+    """The speech clips of one voice for one build."""
+
+    MAX_HELD_BYTES = 48 * 1024 * 1024
+
+    def __init__(self, voice: VoiceProfile, cache: Cache):
+        self.voice = voice
+        self.cache = cache
+        self.synthesised = 0  # phrases the engine spoke in this build
+        self._lengths: dict[tuple[str, float], int] = {}
+        self._keys: dict[tuple[str, float], str] = {}
+        self._held: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._held_bytes = 0
+        self._engine_version: str | None = None
+
+    def key(self, text: str, rate: float) -> str:
+        if (text, rate) not in self._keys:
+            if self._engine_version is None:
+                self._engine_version = get_engine(self.voice.engine).version()
+            self._keys[(text, rate)] = content_key(
+                "clip", CLIP_PIPELINE_VERSION, self.voice.engine, self._engine_version,
+                self.voice.cache_identity(), round(rate, 4), text)
+        return self._keys[(text, rate)]
+
+    def length(self, text: str, rate: float) -> int:
+        """Samples the phrase lasts; synthesises it if the cache does not have it."""
+        if (text, rate) not in self._lengths:
+            self._ensure(text, rate)
+        return self._lengths[(text, rate)]
+
+    def prepare(self, phrases: Iterable[tuple[str, float]], progress: Progress | None = None) -> None:
+        for text, rate in phrases:
+            self.length(text, rate)
+            if progress:
+                progress(1)
+
+    def _ensure(self, text: str, rate: float) -> Clip:
+        key = self.key(text, rate)
+        clip = self.cache.get_clip(key)
+        if clip is None:
+            clip = self._synthesise(text, rate)
+            self.cache.put_clip(key, clip)
+        self._lengths[(text, rate)] = int(clip.samples.size)
+        return clip
+
+    def _synthesise(self, text: str, rate: float) -> Clip:
+        engine = get_engine(self.voice.engine)
+        worker = _engine_thread(self.voice.engine)
+        raw = worker.call(lambda: engine.synthesize(text, self.voice, rate), self.voice.timeout_s,
+                          f"speaking {text[:60]!r}")
+        samples, level = clips.prepare(raw)
+        if samples.size == 0:
+            raise EngineError(f"{self.voice.engine} produced only silence for {text!r}")
+        self.synthesised += 1
+        return Clip(samples, level)
+
+    def samples(self, text: str, rate: float) -> np.ndarray:
+        """float32 samples for mixing, from a small memory-bounded LRU over the cache."""
+        key = self.key(text, rate)
+        held = self._held.get(key)
+        if held is not None:
+            self._held.move_to_end(key)
+            return held
+        clip = self.cache.get_clip(key) or self._ensure(text, rate)
+        data = clip.samples.astype(np.float32) / 32768.0
+        self._held[key] = data
+        self._held_bytes += data.nbytes
+        while self._held_bytes > self.MAX_HELD_BYTES and len(self._held) > 1:
+            _, dropped = self._held.popitem(last=False)
+            self._held_bytes -= dropped.nbytes
+        return data

@@ -1,0 +1,68 @@
+"""Real speech engines: pyttsx3 (espeak-ng) and piper synthesise real audio, reliably."""
+
+import numpy as np
+import pytest
+
+from rlsaudio.clips import trim
+from rlsaudio.engines.base import get_engine
+from rlsaudio.units import SAMPLE_RATE
+from rlsaudio.voices import load_profile
+
+pytestmark = pytest.mark.engine
+
+
+def _seconds(samples: np.ndarray) -> float:
+    return trim(samples).size / SAMPLE_RATE
+
+
+@pytest.mark.parametrize("voice", ["espeak", "joe"])
+def test_real_synthesis_of_a_short_text(voice):
+    profile = load_profile(voice)
+    assert profile.unavailable_reason() is None
+    engine = get_engine(profile.engine)
+    short = engine.synthesize("Press.", profile, 1.0)
+    long = engine.synthesize("Find the point behind your right knee, in the center.", profile, 1.0)
+    assert short.dtype == np.int16 and long.dtype == np.int16
+    assert 0.2 < _seconds(short) < 1.5
+    assert 2.0 < _seconds(long) < 6.0
+    assert np.abs(long.astype(np.int32)).max() > 3000  # real speech, not near-silence
+    slower = engine.synthesize("Find the point behind your right knee, in the center.", profile, 0.7)
+    assert _seconds(slower) > _seconds(long) * 1.2  # the rate factor reaches the engine
+
+
+def test_piper_is_deterministic():
+    profile = load_profile("joe")
+    engine = get_engine("piper")
+    a = engine.synthesize("Breathe in slowly.", profile, 1.0)
+    b = engine.synthesize("Breathe in slowly.", profile, 1.0)
+    assert np.array_equal(a, b)
+
+
+def test_pyttsx3_speaks_300_phrases_in_one_process_with_none_lost_swapped_or_empty():
+    """pyttsx3's espeak driver drops and swaps files when used naively (NOTES.md). Phrases of
+    1 to 12 words at three rates alternate, so a lost, swapped or stale file shows up as a
+    length that does not match its own phrase."""
+    profile = load_profile("espeak")
+    engine = get_engine("pyttsx3")
+    numbers = "one two three four five six seven eight nine ten eleven twelve".split()
+    rates = (0.8, 1.0, 1.25)
+    lengths: dict[tuple[int, float], list[float]] = {}
+    for i in range(300):
+        block, j = divmod(i, 12)  # every block says 1..12 words in a scrambled order ...
+        n_words = 1 + (5 * j) % 12
+        rate = rates[(j + block) % 3]  # ... and the rate changes at every phrase
+        text = " ".join(numbers[:n_words]) + "."
+        samples = engine.synthesize(text, profile, rate)
+        assert samples.size > SAMPLE_RATE // 10, f"phrase {i} came back empty"
+        lengths.setdefault((n_words, rate), []).append(_seconds(samples))
+    # The same phrase at the same rate always has the same length (espeak varies by ~30 ms) ...
+    for key, values in lengths.items():
+        assert max(values) - min(values) < 0.1, (key, values)
+    means = {key: float(np.mean(v)) for key, v in lengths.items()}
+    for rate in rates:
+        # ... longer phrases are longer ...
+        by_words = [means[(n, rate)] for n in range(1, 13)]
+        assert all(b > a for a, b in zip(by_words, by_words[1:])), (rate, by_words)
+    for n in range(1, 13):
+        # ... and every rate change took effect (a dropped setProperty would equalise them).
+        assert means[(n, 0.8)] > means[(n, 1.0)] > means[(n, 1.25)], n
