@@ -230,10 +230,98 @@ def build(routines, out_dir, bitrate, cover, voice, mode, length_ms, tail_ms, no
     from .render import TrackOptions, build_track
 
     options = TrackOptions(bitrate_k=parse_bitrate(bitrate), cover=_cover(cover))
+    reporter = TerminalReporter()
     for ref in routines:
         request = _request(ref, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape)
-        track = build_track(request, out_dir, options, TerminalReporter())
-        click.echo(f"{track.path}  {format_length(track.length)}")
+        track = build_track(request, out_dir, options, reporter)
+        reporter.line(f"{track.path}  {format_length(track.length)}")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, metavar="ROUTINE... | PLAYLIST.toml")
+@click.option("--name", help="Album and playlist name (required unless a playlist file is given).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the tracks and the .m3u8 (default: output/NAME).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: the number of cores).")
+@click.option("--artist", help="Artist tag for every track (default: each routine's author).")
+@click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant).")
+@click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art for every track.")
+@mode_options
+def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, voice, mode, length_ms, tail_ms, no_chime, pacer,
+             soundscape):
+    """Render several routines as one album with numbered tracks and an .m3u8 playlist.
+
+    Give routines and --name, or one playlist file (see the README). A track that fails
+    does not stop the others; failures are reported at the end and the exit status is
+    non-zero.
+
+    \b
+    Examples:
+      rlsaudio playlist acupressure foot-reflexology --name "RLS evening"
+      rlsaudio playlist week.toml -o ~/Music/rls --jobs 2
+    """
+    from .playlist import build_playlist, default_jobs, from_arguments, load_playlist
+
+    if len(sources) == 1 and sources[0].endswith(".toml") and name is None:
+        spec = load_playlist(sources[0])
+    else:
+        if name is None:
+            raise click.UsageError('give --name "Album name" (or a single playlist .toml file)')
+        spec = from_arguments(sources, name,
+                              lambda r: _request(r, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape),
+                              artist, cover, bitrate)
+    folder = out_dir or Path("output") / _safe(spec.name)
+    reporter = TerminalReporter()
+
+    def report(n, outcome):
+        if hasattr(outcome, "path"):
+            reporter.line(f"{outcome.path}  {format_length(outcome.length)}")
+
+    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report)
+    if result.playlist:
+        click.echo(f"{result.playlist}  {len(result.tracks)} of {len(spec.tracks)} tracks")
+    for failure in result.failures:
+        for line in failure.lines:
+            click.echo(f"track {failure.number} ({failure.routine}) failed: {line}", err=True)
+    if result.failures:
+        raise click.exceptions.Exit(result.exit_code)
+
+
+def _safe(name):
+    from .output import safe_name
+
+    return safe_name(name)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+def inspect(file, as_json):
+    """Show a track's tags, length, chapters and loudness, read from the file itself.
+
+    \b
+    Examples:
+      rlsaudio inspect "output/Acupressure for restless legs.mp3"
+      rlsaudio inspect track.mp3 --json
+    """
+    from .trackinfo import inspect_track
+
+    info = inspect_track(file)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    rows = [(key, "" if info[key] is None else str(info[key])) for key in
+            ("title", "artist", "album", "track", "genre", "year", "comment")]
+    rows += [("length", format_length(round(info["duration"] * 22050)) + f" ({info['duration']:.3f}s)"),
+             ("loudness", f"{info['loudness_lufs']} LUFS integrated, true peak {info['true_peak_dbtp']} dBTP"),
+             ("cover", info["cover"] or "none"),
+             ("transcript", f"{info['transcript_lines']} lines")]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key.ljust(width)}  {value}")
+    click.echo(f"chapters ({len(info['chapters'])}):")
+    for chapter in info["chapters"]:
+        click.echo(f"  {format_clock(round(chapter['start'] * 22050)):>7}  {chapter['title']}")
 
 
 def _cover(path):
@@ -264,6 +352,11 @@ class TerminalReporter:
     def warn(self, message: str) -> None:
         self._finish()
         click.echo(message, err=True)
+
+    def line(self, message: str) -> None:
+        """A result line on stdout, printed cleanly over any progress bar."""
+        self._finish()
+        click.echo(message)
 
     def _draw(self, force: bool = False) -> None:
         if not self.enabled or (not force and time.monotonic() - self._drawn < 0.1):

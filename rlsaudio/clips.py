@@ -13,7 +13,11 @@ import numpy as np
 from .units import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 200  # 5 ms
-TRIM_THRESHOLD_DB = -50.0  # frame RMS below this (dBFS) is the engine's padding
+# A frame is the engine's padding when its RMS is 40 dB under the clip's loud frames (or
+# under -65 dBFS at most): relative, so a quiet engine and a loud one are cut alike, and
+# deep enough that no audible decay is lost. Crisp edges keep every gap exact.
+TRIM_BELOW_LOUD_DB = 40.0
+TRIM_FLOOR_DB = -65.0
 KEEP_FRAMES = 1  # keep one quiet frame before the onset so soft consonants stay whole
 FADE_IN = SAMPLE_RATE * 4 // 1000
 FADE_OUT = SAMPLE_RATE * 12 // 1000
@@ -27,12 +31,13 @@ def trim(samples: np.ndarray) -> np.ndarray:
     frames = len(x) // FRAME
     if frames == 0:
         return samples[:0]
-    rms = np.sqrt(np.mean(x[: frames * FRAME].reshape(frames, FRAME) ** 2, axis=1) + 1e-20)
-    loud = np.flatnonzero(20 * np.log10(rms) > TRIM_THRESHOLD_DB)
+    rms_db = 10 * np.log10(np.mean(x[: frames * FRAME].reshape(frames, FRAME) ** 2, axis=1) + 1e-20)
+    threshold = max(TRIM_FLOOR_DB, float(np.percentile(rms_db, 95)) - TRIM_BELOW_LOUD_DB)
+    loud = np.flatnonzero(rms_db > threshold)
     if loud.size == 0:
         return samples[:0]
     first = max(0, loud[0] - KEEP_FRAMES) * FRAME
-    last = min(len(x), (loud[-1] + 1 + KEEP_FRAMES) * FRAME)
+    last = min(len(x), (loud[-1] + 1) * FRAME)
     return samples[first:last]
 
 

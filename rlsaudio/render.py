@@ -9,7 +9,7 @@ from typing import Protocol
 
 from . import output, soundscape as soundscapes
 from .cache import Cache, content_key
-from .encode import Mp3Writer, configure_pydub, find_ffmpeg
+from .encode import CODEC_GAIN_DB, Mp3Writer, configure_pydub, find_ffmpeg
 from .mix import MixInput, chunks, to_int16
 from .modes import MixSettings
 from .session import Session, SessionRequest, exact_session
@@ -17,7 +17,7 @@ from .synth import SpeechSource
 from .timeline import Timeline
 from .units import SAMPLE_RATE
 
-MIX_VERSION = 1  # bump when mixing changes what a measured loudness refers to
+MIX_VERSION = 1  # bump when mixing or the meter changes what a measured loudness refers to
 
 
 class Reporter(Protocol):
@@ -88,7 +88,7 @@ def build_track(request: SessionRequest, out_dir: Path, options: TrackOptions = 
         _tag(temp_mp3, temp_lrc, session, title, artist, options)
         output.commit(temp_mp3, final)
         output.commit(temp_lrc, final.with_suffix(".lrc"))
-    return Track(final, title, artist, session.timeline.length, level["integrated"] + gain_db,
+    return Track(final, title, artist, session.timeline.length, level["integrated"] + gain_db - CODEC_GAIN_DB,
                  speech.synthesised, measured)
 
 
@@ -137,11 +137,12 @@ def loudness(mix: MixInput, settings: MixSettings, speech: SpeechSource, cache: 
 
 
 def gain_for(level: dict[str, float], settings: MixSettings) -> float:
-    """Gain in dB that brings the mix to its mode's target, never pushing true peaks over the ceiling."""
+    """Gain in dB for the PCM sent to the encoder: the MP3 lands on the mode's target, and the
+    PCM's true peak stays at or under the ceiling."""
     integrated = level["integrated"]
     if integrated == float("-inf"):
         return 0.0
-    gain = settings.target_lufs - integrated
+    gain = settings.target_lufs - integrated + CODEC_GAIN_DB
     return min(gain, settings.true_peak_db - level["true_peak"])
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import clips
 from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
-from .engines.base import get_engine
+from .engines.base import get_engine, speak
 from .errors import EngineError
 from .voices import VoiceProfile
 
@@ -112,7 +112,7 @@ class SpeechSource:
     def _synthesise(self, text: str, rate: float) -> Clip:
         engine = get_engine(self.voice.engine)
         worker = _engine_thread(self.voice.engine)
-        raw = worker.call(lambda: engine.synthesize(text, self.voice, rate), self.voice.timeout_s,
+        raw = worker.call(lambda: speak(engine, text, self.voice, rate), self.voice.timeout_s,
                           f"speaking {text[:60]!r}")
         samples, level = clips.prepare(raw)
         if samples.size == 0:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rlsaudio.clips import trim
-from rlsaudio.engines.base import get_engine
+from rlsaudio.engines.base import get_engine, speak
 from rlsaudio.units import SAMPLE_RATE
 from rlsaudio.voices import load_profile
 
@@ -20,21 +20,21 @@ def test_real_synthesis_of_a_short_text(voice):
     profile = load_profile(voice)
     assert profile.unavailable_reason() is None
     engine = get_engine(profile.engine)
-    short = engine.synthesize("Press.", profile, 1.0)
-    long = engine.synthesize("Find the point behind your right knee, in the center.", profile, 1.0)
+    short = speak(engine, "Press.", profile, 1.0)
+    long = speak(engine, "Find the point behind your right knee, in the center.", profile, 1.0)
     assert short.dtype == np.int16 and long.dtype == np.int16
     assert 0.2 < _seconds(short) < 1.5
     assert 2.0 < _seconds(long) < 6.0
     assert np.abs(long.astype(np.int32)).max() > 3000  # real speech, not near-silence
-    slower = engine.synthesize("Find the point behind your right knee, in the center.", profile, 0.7)
+    slower = speak(engine, "Find the point behind your right knee, in the center.", profile, 0.7)
     assert _seconds(slower) > _seconds(long) * 1.2  # the rate factor reaches the engine
 
 
 def test_piper_is_deterministic():
     profile = load_profile("joe")
     engine = get_engine("piper")
-    a = engine.synthesize("Breathe in slowly.", profile, 1.0)
-    b = engine.synthesize("Breathe in slowly.", profile, 1.0)
+    a = speak(engine, "Breathe in slowly.", profile, 1.0)
+    b = speak(engine, "Breathe in slowly.", profile, 1.0)
     assert np.array_equal(a, b)
 
 
@@ -52,7 +52,7 @@ def test_pyttsx3_speaks_300_phrases_in_one_process_with_none_lost_swapped_or_emp
         n_words = 1 + (5 * j) % 12
         rate = rates[(j + block) % 3]  # ... and the rate changes at every phrase
         text = " ".join(numbers[:n_words]) + "."
-        samples = engine.synthesize(text, profile, rate)
+        samples = speak(engine, text, profile, rate)
         assert samples.size > SAMPLE_RATE // 10, f"phrase {i} came back empty"
         lengths.setdefault((n_words, rate), []).append(_seconds(samples))
     # The same phrase at the same rate always has the same length (espeak varies by ~30 ms) ...

@@ -20,6 +20,8 @@ from ..errors import EngineError, VoiceError
 from ..units import SAMPLE_RATE
 
 if TYPE_CHECKING:
+    from pydub import AudioSegment
+
     from ..voices import VoiceProfile
 
 
@@ -37,8 +39,9 @@ class Option:
 class Engine:
     """One speech engine. Subclasses set `name` and implement the three methods below.
 
-    `synthesize` returns mono int16 samples at SAMPLE_RATE. It is called from one worker
-    thread at a time per engine (see `Synthesizer`), so engines need no locking of their own.
+    `synthesize` returns a pydub AudioSegment in whatever format the engine produces;
+    `speak()` normalises it to mono 16-bit SAMPLE_RATE. Calls come from one worker thread
+    at a time per engine (see synth.py), so engines need no locking of their own.
     """
 
     name: ClassVar[str] = ""
@@ -52,7 +55,7 @@ class Engine:
         """Part of every cache key: a new engine version never reuses old clips."""
         raise NotImplementedError
 
-    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> "AudioSegment":
         raise NotImplementedError
 
 
@@ -84,10 +87,19 @@ def engine_class(name: str) -> type[Engine]:
     return cls
 
 
-def check_pcm(samples: np.ndarray, text: str, engine: str) -> np.ndarray:
-    """Engines must return non-empty mono int16 audio; anything else is an engine failure."""
-    if samples.dtype != np.int16 or samples.ndim != 1:
-        raise EngineError(f"{engine} returned audio in the wrong format for {text!r}")
+def segment(pcm: bytes, frame_rate: int, sample_width: int = 2, channels: int = 1) -> "AudioSegment":
+    """Wrap an engine's raw PCM once as an AudioSegment (pydub is the engines' exchange format)."""
+    from ..encode import audio_segment_class
+
+    return audio_segment_class()(data=pcm, sample_width=sample_width, frame_rate=frame_rate, channels=channels)
+
+
+def speak(engine: Engine, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+    """Synthesise and normalise to mono int16 at SAMPLE_RATE; empty or silent audio is an error."""
+    audio = engine.synthesize(text, profile, rate)
+    if audio.channels != 1 or audio.sample_width != 2 or audio.frame_rate != SAMPLE_RATE:
+        audio = audio.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE)
+    samples = np.frombuffer(audio.raw_data, dtype="<i2").astype(np.int16)
     if samples.size < SAMPLE_RATE // 100 or not np.any(samples):
-        raise EngineError(f"{engine} produced no audio for {text!r}; try the other voice with --voice")
+        raise EngineError(f"{engine.name} produced no audio for {text!r}; try another voice with --voice")
     return samples

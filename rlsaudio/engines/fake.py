@@ -15,9 +15,11 @@ import numpy as np
 
 from ..errors import EngineError
 from ..units import SAMPLE_RATE
-from .base import Engine, Option
+from .base import Engine, Option, segment
 
 if TYPE_CHECKING:
+    from pydub import AudioSegment
+
     from ..voices import VoiceProfile
 
 WORD_MS = 120
@@ -41,7 +43,7 @@ class FakeEngine(Engine):
     def version(self) -> str:
         return "fake-1"
 
-    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> "AudioSegment":
         opts = profile.options
         if opts.get("hang_on") and opts["hang_on"] in text:
             time.sleep(3600)
@@ -60,4 +62,4 @@ class FakeEngine(Engine):
         for w in range(words):
             start = edge + w * (word + space)
             out[start:start + word] = buzz
-        return (out * 12000).astype(np.int16)
+        return segment((out * 12000).astype("<i2").tobytes(), SAMPLE_RATE)

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import EngineError
-from ..units import SAMPLE_RATE
-from .base import Engine, Option, check_pcm
+from .base import Engine, Option, segment
 
 if TYPE_CHECKING:
+    from pydub import AudioSegment
+
     from ..voices import VoiceProfile
 
 BUNDLED_VOICE = "en_US-joe-medium"
@@ -71,7 +72,7 @@ class PiperEngine(Engine):
             self._voices[key] = _load_voice(path)
         return self._voices[key]
 
-    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> "AudioSegment":
         from piper import SynthesisConfig
 
         voice = self._voice(profile)
@@ -84,9 +85,7 @@ class PiperEngine(Engine):
         except Exception as exc:  # onnxruntime and the phonemizer raise their own types
             raise EngineError(f"piper failed on {text!r}: {exc}") from exc
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
-        if voice.config.sample_rate != SAMPLE_RATE:
-            samples = _resample(samples, voice.config.sample_rate)
-        return check_pcm(samples.astype(np.int16, copy=False), text, "piper")
+        return segment(samples.astype("<i2").tobytes(), voice.config.sample_rate)
 
 
 def _load_voice(path: Path) -> Any:
@@ -110,9 +109,3 @@ def _load_voice(path: Path) -> Any:
         raise
     except Exception as exc:
         raise EngineError(f"piper could not load the voice {path.name}: {exc}") from exc
-
-
-def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
-    n = round(len(samples) * SAMPLE_RATE / rate)
-    positions = np.linspace(0, len(samples) - 1, n)
-    return np.interp(positions, np.arange(len(samples)), samples.astype(np.float64)).round().astype(np.int16)

@@ -1,13 +1,17 @@
 """espeak-ng through pyttsx3 2.99, made reliable.
 
-pyttsx3's espeak driver synthesises on espeak's own thread, and used naively it drops or
-swaps files and loses rate changes (shared/NOTES.md; nateshmbhat/pyttsx3#170, #283). This
-engine follows the recipe verified there: one pyttsx3 engine for the whole process, kept
-referenced; espeak's Synchronize() before and after each phrase; wait for the
-finished-utterance callback; a fresh file name per phrase; the WAV checked non-empty.
+pyttsx3's Engine synthesises on espeak's own thread, writes a file from a callback and
+signals completion through its own event loop. Used naively it drops or swaps files and
+loses rate changes (shared/NOTES.md; nateshmbhat/pyttsx3#170, #283). Even with the
+recipe from NOTES.md (Synchronize() around each phrase, waiting for finished-utterance)
+we saw phrases come back empty once scipy had been imported: a timing race inside the
+driver. So this engine uses pyttsx3's own espeak binding (`pyttsx3.drivers._espeak`) in
+espeak's synchronous mode, the other option NOTES.md verifies: `Synth()` returns only
+after every sample has been delivered to our callback, on the calling thread. No files,
+no event loop, no race; one espeak initialisation for the whole process.
 
 No system package is needed: when no libespeak-ng is installed, the one shipped by the
-`espeakng-loader` wheel is loaded (ESPEAK_DATA_PATH set) before pyttsx3 looks.
+`espeakng-loader` wheel is loaded (ESPEAK_DATA_PATH set) before pyttsx3 looks for it.
 """
 
 from __future__ import annotations
@@ -15,29 +19,20 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib.metadata
-import itertools
 import os
-import tempfile
-import threading
-import time
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from ..errors import EngineError
-from .base import Engine, Option, check_pcm
+from .base import Engine, Option, segment
 
 if TYPE_CHECKING:
+    from pydub import AudioSegment
+
     from ..voices import VoiceProfile
 
 MIN_WPM, MAX_WPM = 80, 450  # espeak clamps below 80
-FINISH_WAIT_S = 30.0
-
-
-def _quiet(*_args: Any, **_kwargs: Any) -> None:
-    """Replaces print() inside the driver, which announces every saved file on stdout."""
 
 
 class Pyttsx3Engine(Engine):
@@ -45,14 +40,14 @@ class Pyttsx3Engine(Engine):
     options: ClassVar[dict[str, Option]] = {}
 
     def __init__(self) -> None:
-        self._engine: Any = None
         self._espeak: Any = None
         self._library = ""
         self._voices: set[str] = set()
         self._voice = ""
-        self._finished = threading.Event()
-        self._workdir: Path | None = None
-        self._counter = itertools.count()
+        self._rate = 0
+        self._sample_rate = 22050
+        self._chunks: list[bytes] = []
+        self._callback: Any = None  # kept referenced: espeak holds a raw pointer to it
 
     # -- availability and loading
 
@@ -84,7 +79,7 @@ class Pyttsx3Engine(Engine):
         return None
 
     def _load(self) -> None:
-        if self._engine is not None:
+        if self._espeak is not None:
             return
         source = self._library_source()
         if source is None:
@@ -99,65 +94,47 @@ class Pyttsx3Engine(Engine):
                 # SONAME, and piper's own espeakbridge keeps its symbols. RTLD_GLOBAL made piper
                 # crash (SIGSEGV) when both engines ran in one process.
                 ctypes.CDLL(path)
-            import pyttsx3
             from pyttsx3.drivers import _espeak
-            from pyttsx3.drivers import espeak as driver
 
-            driver.print = _quiet  # type: ignore[attr-defined]
-            engine = pyttsx3.init("espeak")
+            self._sample_rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 0)
+            if self._sample_rate <= 0:
+                raise EngineError("espeak-ng could not initialise")
+        except EngineError:
+            raise
         except Exception as exc:  # ctypes and pyttsx3 raise plain RuntimeError/OSError
             raise EngineError(f"pyttsx3 could not start espeak-ng ({kind} library {path}): {exc}") from exc
-        engine.connect("finished-utterance", self._on_finished)
-        self._voices = {v.id for v in engine.getProperty("voices")}
+        self._callback = _espeak.t_espeak_callback(self._on_audio)
+        _espeak.cSetSynthCallback(self._callback)
+        self._voices = {v.identifier.decode("utf-8").lower() for v in _espeak.ListVoices(None)}
         self._espeak = _espeak
-        self._engine = engine
         self._library = f"{kind}:{Path(path).name}"
-        self._workdir = Path(tempfile.mkdtemp(prefix="rlsaudio-espeak-"))
 
-    def _on_finished(self, name: Any = None, completed: bool = True) -> None:
-        self._finished.set()
+    def _on_audio(self, wav: Any, numsamples: int, events: Any) -> int:
+        if wav and numsamples > 0:
+            self._chunks.append(ctypes.string_at(wav, numsamples * 2))
+        return 0  # continue
 
     def version(self) -> str:
         self._load()
         espeak_version = (self._espeak.Info() or b"?").decode(errors="replace")
-        return f"pyttsx3-{importlib.metadata.version('pyttsx3')}/espeak-ng-{espeak_version}/{self._library}"
+        return f"pyttsx3-{importlib.metadata.version('pyttsx3')}/espeak-ng-{espeak_version}/{self._library}/sync"
 
     # -- synthesis
 
-    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+    def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> "AudioSegment":
         self._load()
-        engine, espeak = self._engine, self._espeak
+        espeak = self._espeak
         if profile.voice and profile.voice != self._voice:
-            engine.setProperty("voice", profile.voice)
+            if espeak.SetVoiceByName(profile.voice.encode("utf-8")) != espeak.EE_OK:
+                raise EngineError(f'espeak could not select the voice "{profile.voice}"')
             self._voice = profile.voice
         wpm = max(MIN_WPM, min(MAX_WPM, round(profile.words_per_minute * rate)))
-        engine.setProperty("rate", wpm)
-        espeak.Synchronize()  # a rate change still queued would be dropped by runAndWait's Cancel()
-        assert self._workdir is not None
-        path = self._workdir / f"{next(self._counter)}.wav"
-        self._finished.clear()
-        engine.save_to_file(text, str(path))  # a Path breaks the driver's callback silently
-        engine.runAndWait()
-        espeak.Synchronize()
-        if not self._finished.wait(FINISH_WAIT_S):
-            raise EngineError(f"espeak never finished speaking {text!r}")
-        try:
-            samples = _read_wav(path)
-        finally:
-            path.unlink(missing_ok=True)
-        return check_pcm(samples, text, "pyttsx3/espeak")
-
-
-def _read_wav(path: Path) -> np.ndarray:
-    from ..encode import audio_segment_class
-
-    AudioSegment = audio_segment_class()
-    deadline = time.monotonic() + 2.0
-    while not path.exists() and time.monotonic() < deadline:  # the callback writes it, then notifies
-        time.sleep(0.005)
-    if not path.exists():
-        raise EngineError("espeak wrote no audio file")
-    segment = AudioSegment.from_wav(str(path))
-    if segment.frame_rate != 22050 or segment.channels != 1 or segment.sample_width != 2:
-        raise EngineError(f"espeak wrote {segment.frame_rate} Hz, {segment.channels} channels; expected 22050 Hz mono")
-    return np.frombuffer(segment.raw_data, dtype=np.int16).copy()
+        if wpm != self._rate:
+            espeak.SetParameter(espeak.RATE, wpm, 0)
+            self._rate = wpm
+        self._chunks = []
+        status = espeak.Synth(text.encode("utf-8"), flags=espeak.CHARS_UTF8)
+        if status != espeak.EE_OK:
+            raise EngineError(f"espeak failed on {text!r} (status {status})")
+        pcm, self._chunks = b"".join(self._chunks), []
+        return segment(pcm, self._sample_rate)

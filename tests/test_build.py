@@ -1,0 +1,206 @@
+"""`rlsaudio build`: real MP3s, measured after decoding; atomic writes; safe names; errors."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio import SR, decode, planned_silences, silent_run_around
+from rlsaudio.cli import cli
+from rlsaudio.engines.fake import FakeEngine
+
+SHORT = '''
+title = "Short session"
+author = "Test Author"
+description = "A short routine for tests."
+[[steps]]
+title = "Settle"
+say = "Lie down. [2s] Let your legs go heavy."
+pause = "3s"
+[[steps]]
+title = "Press"
+sides = ["right", "left"]
+say = "Find your {side} calf."
+hold = 4
+rest = 3
+repeat = 2
+[[steps]]
+title = "Rub"
+say = "Rub the ankle."
+massage = 5
+'''
+
+
+def plan(runner, routine, *args):
+    result = runner.invoke(cli, ["plan", str(routine), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def build(runner, routine, out, *args):
+    result = runner.invoke(cli, ["build", str(routine), "-o", str(out), *args])
+    assert result.exit_code == 0, result.output
+    path = Path(result.stdout.split("  ")[0])
+    assert path.parent == out and path.exists()
+    return path
+
+
+def check_timing(mp3: Path, data: dict) -> int:
+    """The decoded MP3 is as long as the plan (50 ms); every planned hold, rest, pause and
+    massage is a silence of its planned length (20 ms); every planned silence of 0.3 s or
+    more starts and ends where planned (30 ms: MP3 frames smear speech edges a little)."""
+    audio = decode(mp3)
+    assert abs(len(audio) / SR - data["duration"]) <= 0.050
+    timed = 0
+    for start, end, reasons in planned_silences(data):
+        if end >= data["duration"] - 0.01:
+            continue  # the last silence runs to the end of the file
+        found = silent_run_around(audio, (start + end) / 2)
+        assert abs(found[0] - start) <= 0.030, (reasons, start, end, found)
+        assert abs(found[1] - end) <= 0.030, (reasons, start, end, found)
+        if {"hold", "rest", "pause", "massage"} & set(reasons.split("+")):
+            assert abs((found[1] - found[0]) - (end - start)) <= 0.020, (reasons, start, end, found)
+            timed += 1
+    return timed
+
+
+def test_build_matches_the_plan_to_the_sample_and_silences_to_20ms(runner, write, tmp_path, fake_voice):
+    routine = write("short.toml", SHORT)
+    data = plan(runner, routine, "--voice", fake_voice)
+    mp3 = build(runner, routine, tmp_path / "out", "--voice", fake_voice)
+    assert mp3.name == "Short session.mp3"
+    assert mp3.with_suffix(".lrc").exists()
+    reasons = {e["reason"] for e in data["events"] if e["kind"] == "silence"}
+    assert {"hold", "rest", "pause", "massage", "gap"} <= reasons
+    assert check_timing(mp3, data) >= 7
+
+
+def test_bundled_routine_builds_and_keeps_time(runner, tmp_path, fake_voice):
+    data = plan(runner, "foot-reflexology", "--voice", fake_voice)
+    mp3 = build(runner, "foot-reflexology", tmp_path, "--voice", fake_voice)
+    assert check_timing(mp3, data) > 40
+
+
+@pytest.mark.engine
+def test_real_voice_espeak_bundled_routine(runner, tmp_path):
+    """foot-reflexology with espeak: length and every hold, rest and pause, measured."""
+    data = plan(runner, "foot-reflexology", "--voice", "espeak")
+    mp3 = build(runner, "foot-reflexology", tmp_path, "--voice", "espeak")
+    assert check_timing(mp3, data) > 40
+
+
+@pytest.mark.engine
+def test_real_voice_piper(runner, write, tmp_path):
+    routine = write("short.toml", SHORT)
+    data = plan(runner, routine, "--voice", "joe")
+    mp3 = build(runner, routine, tmp_path, "--voice", "joe")
+    assert check_timing(mp3, data) >= 7
+
+
+def test_warm_rebuild_synthesises_nothing_and_is_identical(runner, write, tmp_path, fake_voice):
+    routine = write("short.toml", SHORT)
+    first = build(runner, routine, tmp_path / "a", "--voice", fake_voice)
+    FakeEngine.calls.clear()
+    second = build(runner, routine, tmp_path / "b", "--voice", fake_voice)
+    assert FakeEngine.calls == []
+    assert np.array_equal(decode(first), decode(second))
+
+
+def test_safe_file_names_stay_inside_the_output_folder(runner, write, tmp_path, fake_voice):
+    out = tmp_path / "out"
+    for title, expected in [
+        ("../../etc/passwd", "etc - passwd.mp3"),
+        ("a/b\\\\c", "a - b - c.mp3"),
+        ("..", "untitled.mp3"),
+        ("Night: calm? *yes*", "Night - calm - yes.mp3"),
+        ("CON", "CON_.mp3"),
+    ]:
+        routine = write("t.toml", f'title = "{title}"\n[[steps]]\ntitle = "A"\nsay = "Hi."\n')
+        mp3 = build(runner, routine, out, "--voice", fake_voice)
+        assert mp3.name == expected
+        assert mp3.resolve().parent == out.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "t.toml"]
+
+
+def test_a_failed_build_leaves_the_existing_track_untouched(runner, write, tmp_path, fake_voice):
+    out = tmp_path / "out"
+    routine = write("short.toml", SHORT)
+    good = build(runner, routine, out, "--voice", fake_voice)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    failing = write("fail.toml", 'engine = "fake"\nfail_on = "ankle"\n')
+    result = runner.invoke(cli, ["build", str(routine), "-o", str(out), "--voice", str(failing)])
+    assert result.exit_code == 1
+    assert result.stderr == "fake engine failed on 'Rub the ankle.'\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp files, same bytes
+    assert good.exists()
+
+
+def test_interrupted_encode_removes_its_temporary_file(runner, write, tmp_path, fake_voice, monkeypatch):
+    from rlsaudio import render
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "_tag", explode)
+    routine = write("short.toml", SHORT)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["build", str(routine), "-o", str(out), "--voice", fake_voice])
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted\n"
+    assert list(out.iterdir()) == []
+
+
+def test_unknown_voice_names_the_available_ones(runner):
+    result = runner.invoke(cli, ["build", "acupressure", "--voice", "bob"])
+    assert result.exit_code == 2
+    assert result.stderr == "bob: unknown voice; available voices: espeak, joe (or give a profile file path)\n"
+
+
+def test_unavailable_voice_is_one_line(runner, write):
+    profile = write("gone.toml", 'engine = "fake"\nunavailable = "the fake engine is switched off"\n')
+    result = runner.invoke(cli, ["build", "acupressure", "--voice", str(profile)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"{profile}: voice cannot run here: the fake engine is switched off; "
+                             "available voices: espeak, joe\n")
+
+
+def test_voices_command(runner):
+    result = runner.invoke(cli, ["voices"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["voice", "engine", "status"]
+    assert lines[1].startswith("espeak ") and " pyttsx3 " in lines[1] and " ready " in lines[1]
+    assert lines[2].startswith("joe (default) ") and " piper " in lines[2] and " ready " in lines[2]
+
+
+def test_default_voice_is_joe_where_piper_runs(write, tmp_path):
+    from rlsaudio.voices import default_voice_name
+
+    assert default_voice_name() == "joe"
+
+
+def test_bad_bitrate(runner):
+    result = runner.invoke(cli, ["build", "acupressure", "--bitrate", "65k"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--bitrate: '65k' is not an MP3 bitrate for 22.05 kHz audio; use one of 8k,")
+
+
+def test_bitrate_is_constant(runner, write, tmp_path, fake_voice):
+    from mutagen.mp3 import MP3, BitrateMode
+
+    routine = write("short.toml", SHORT)
+    mp3 = build(runner, routine, tmp_path, "--voice", fake_voice, "--bitrate", "48k")
+    info = MP3(str(mp3)).info
+    assert info.bitrate == 48000 and info.channels == 1 and info.sample_rate == SR
+    assert info.bitrate_mode in (BitrateMode.CBR, BitrateMode.UNKNOWN)
+
+
+def test_output_lines_name_path_and_length(runner, write, tmp_path, fake_voice):
+    routine = write("short.toml", SHORT)
+    result = runner.invoke(cli, ["build", str(routine), str(routine), "-o", str(tmp_path / "o"), "--voice", fake_voice])
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(str(tmp_path / "o" / "Short session.mp3") + "  ") for line in lines)
+    assert os.path.getsize(tmp_path / "o" / "Short session.mp3") > 10_000
