@@ -153,6 +153,36 @@ class Mp3Writer:
         self._stderr.close()
 
 
+LAME_DECODER_DELAY = 529  # samples every mp3 decoder adds, on top of the encoder's delay
+
+
+def gapless_skip(path: Path) -> int:
+    """Samples a gapless decoder (ffmpeg, mpv) drops from the start of this MP3: the encoder
+    delay stored in its Xing/Info LAME tag plus the decoder delay. 0 if there is no such tag.
+
+    ffmpeg also shifts ID3 chapter times by this much, so chapters are written this much
+    later than planned to land on the words in players that trim the delay.
+    """
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if head[:3] == b"ID3":  # skip an ID3v2 tag: a syncsafe size after the 10-byte header
+            f.seek(10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10])))
+        else:
+            f.seek(0)
+        head = f.read(4096)
+    for marker in (b"Info", b"Xing"):
+        at = head.find(marker)
+        if at == -1:
+            continue
+        flags = int.from_bytes(head[at + 4:at + 8], "big")
+        lame = at + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
+        fields = head[lame + 21:lame + 24]  # after version(9) rev(1) lowpass(1) peak(4) gains(4) flags(1) abr(1)
+        if len(fields) == 3:
+            delay = (fields[0] << 4) | (fields[1] >> 4)
+            return delay + LAME_DECODER_DELAY
+    return 0
+
+
 def _encode_failure(shown: str, message: str, code: int) -> Exception:
     lowered = message.lower()
     if "no space left" in lowered or "file too large" in lowered or "disk quota" in lowered:

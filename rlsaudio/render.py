@@ -9,7 +9,7 @@ from typing import Protocol
 
 from . import output, soundscape as soundscapes
 from .cache import Cache, content_key
-from .encode import CODEC_GAIN_DB, Mp3Writer, configure_pydub, find_ffmpeg
+from .encode import CODEC_GAIN_DB, Mp3Writer, configure_pydub, find_ffmpeg, gapless_skip
 from .mix import MixInput, chunks, to_int16
 from .modes import MixSettings
 from .session import Session, SessionRequest, exact_session
@@ -166,19 +166,21 @@ def _tag(mp3: Path, lrc: Path, session: Session, title: str, artist: str, option
     timeline = session.timeline
     cover = options.cover or tags.default_cover()
     album = options.album or session.routine.album or session.routine.title
-    length_ms = timeline.length * 1000 // SAMPLE_RATE
+    length_ms = _ms(timeline.length)
+    # Players that play gaplessly (ffmpeg, mpv) shift chapter times back by the encoder delay.
+    delay = gapless_skip(mp3)
     tags.write_tags(mp3, tags.TrackTags(
         title=title, artist=artist, album=album, track=options.track, track_total=options.track_total,
         genre="Speech", year=str(datetime.date.today().year), comment=session.routine.description,
         length_ms=length_ms, cover=cover[0], cover_mime=cover[1], transcript=transcript(timeline),
-        chapters=tuple(tags.Chapter(c.title, _ms(c.start), _ms(c.end)) for c in timeline.chapters),
+        chapters=tuple(tags.Chapter(c.title, _ms(c.start + delay), _ms(c.end + delay)) for c in timeline.chapters),
     ))
     lines = [(_ms(e.start), e.text) for e in timeline.events if e.kind == "speech"]
     tags.write_lrc(lrc, lines, title=title, artist=artist, album=album, length_ms=length_ms)
 
 
 def _ms(samples: int) -> int:
-    return samples * 1000 // SAMPLE_RATE
+    return (samples * 1000 + SAMPLE_RATE // 2) // SAMPLE_RATE
 
 
 def transcript(timeline: Timeline) -> str:
