@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"RLSCLIP1"
-CLIP_PIPELINE_VERSION = 3  # bump when trimming, leveling or fading changes
+CLIP_PIPELINE_VERSION = 10  # bump when trimming, leveling or fading changes
 
 
 def default_cache_dir() -> Path:

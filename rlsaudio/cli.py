@@ -54,11 +54,15 @@ def mode_options(f):
                      help="What keeps the breathing pace after the first spoken breaths.")(f)
     f = click.option("--soundscape", metavar="brown|pink|FILE",
                      help="Gentle background noise, or an audio file looped under the voice.")(f)
+    f = click.option("--soundscape-level", "soundscape_db", type=click.FloatRange(-40, -12), default=-22.0,
+                     show_default=True, metavar="DB", help="Soundscape level relative to the voice (-40 to -12 dB).")(f)
     return f
 
 
-def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape) -> SessionRequest:
-    return SessionRequest(routine, voice, ModeOptions(mode, tail_ms, not no_chime, pacer, soundscape), length_ms)
+def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape,
+             soundscape_db) -> SessionRequest:
+    options = ModeOptions(mode, tail_ms, not no_chime, pacer, soundscape, soundscape_db)
+    return SessionRequest(routine, voice, options, length_ms)
 
 
 class _Group(click.Group):
@@ -150,7 +154,7 @@ def validate(files):
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON (seconds as numbers).")
 @click.option("--estimate", is_flag=True, help="Estimate speech from the voice's rate instead of synthesising "
               "(instant, but lengths are approximate).")
-def plan(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, as_json, estimate):
+def plan(routine, as_json, estimate, **mode):
     """Show the timeline of a routine: every phrase, hold, rest and pause.
 
     ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file.
@@ -165,7 +169,7 @@ def plan(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, 
       rlsaudio plan my-routine.toml --json
       rlsaudio plan foot-reflexology --mode bedtime --length 30m
     """
-    request = _request(routine, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape)
+    request = _request(routine, **mode)
     if estimate:
         session = estimated_session(request)
     else:
@@ -214,7 +218,7 @@ def voices():
 @click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant), e.g. 48k, 64k, 96k.")
 @click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art (PNG or JPEG).")
 @mode_options
-def build(routines, out_dir, bitrate, cover, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape):
+def build(routines, out_dir, bitrate, cover, **mode):
     """Render routines to tagged MP3 tracks, one per routine.
 
     ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file. Each track is written
@@ -232,7 +236,7 @@ def build(routines, out_dir, bitrate, cover, voice, mode, length_ms, tail_ms, no
     options = TrackOptions(bitrate_k=parse_bitrate(bitrate), cover=_cover(cover))
     reporter = TerminalReporter()
     for ref in routines:
-        request = _request(ref, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape)
+        request = _request(ref, **mode)
         track = build_track(request, out_dir, options, reporter)
         reporter.line(f"{track.path}  {format_length(track.length)}")
 
@@ -247,8 +251,7 @@ def build(routines, out_dir, bitrate, cover, voice, mode, length_ms, tail_ms, no
 @click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant).")
 @click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art for every track.")
 @mode_options
-def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, voice, mode, length_ms, tail_ms, no_chime, pacer,
-             soundscape):
+def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, **mode):
     """Render several routines as one album with numbered tracks and an .m3u8 playlist.
 
     Give routines and --name, or one playlist file (see the README). A track that fails
@@ -267,9 +270,7 @@ def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, voice, mode, 
     else:
         if name is None:
             raise click.UsageError('give --name "Album name" (or a single playlist .toml file)')
-        spec = from_arguments(sources, name,
-                              lambda r: _request(r, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape),
-                              artist, cover, bitrate)
+        spec = from_arguments(sources, name, lambda r: _request(r, **mode), artist, cover, bitrate)
     folder = out_dir or Path("output") / _safe(spec.name)
     reporter = TerminalReporter()
 

@@ -13,16 +13,21 @@ import numpy as np
 from .units import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 200  # 5 ms
-# A frame is the engine's padding when its RMS is 40 dB under the clip's loud frames (or
+# A frame is the engine's padding when its RMS is 35 dB under the clip's loud frames (or
 # under -65 dBFS at most): relative, so a quiet engine and a loud one are cut alike, and
 # deep enough that no audible decay is lost. Crisp edges keep every gap exact.
-TRIM_BELOW_LOUD_DB = 40.0
+TRIM_BELOW_LOUD_DB = 35.0
 TRIM_FLOOR_DB = -65.0
 KEEP_FRAMES = 1  # keep one quiet frame before the onset so soft consonants stay whole
+MIN_RUN = 3  # frames (15 ms)
 FADE_IN = SAMPLE_RATE * 4 // 1000
-FADE_OUT = SAMPLE_RATE * 12 // 1000
+FADE_OUT = SAMPLE_RATE * 25 // 1000  # espeak stops mid-fricative; MP3 smears an abrupt end by ~30 ms
 REFERENCE_LEVEL = -19.0  # every clip's K-weighted level after leveling (LUFS-like)
-PEAK_CEILING_DB = -4.0  # sample peak after leveling; leaves room for true peaks at -19 LUFS
+# Sample peak after leveling, 12 dB over the clip's level. A session's integrated loudness
+# sits ~2.5 LU under its clips' level (pauses inside the gating blocks), so normalising
+# raises peaks to about -4.5 dBFS: under the -2.5 dBTP PCM ceiling, and the MP3's decoded
+# true peak stays under -1.5 dBTP.
+PEAK_CEILING_DB = -7.0
 
 
 def trim(samples: np.ndarray) -> np.ndarray:
@@ -33,18 +38,37 @@ def trim(samples: np.ndarray) -> np.ndarray:
         return samples[:0]
     rms_db = 10 * np.log10(np.mean(x[: frames * FRAME].reshape(frames, FRAME) ** 2, axis=1) + 1e-20)
     threshold = max(TRIM_FLOOR_DB, float(np.percentile(rms_db, 95)) - TRIM_BELOW_LOUD_DB)
-    loud = np.flatnonzero(rms_db > threshold)
-    if loud.size == 0:
+    # Sound is a run of MIN_RUN loud frames: an isolated click in the padding (piper ends
+    # some sentences with one, 140 ms after the words) does not extend the clip.
+    above = (rms_db > threshold).astype(np.int8)
+    runs = np.convolve(above, np.ones(MIN_RUN, dtype=np.int8), mode="valid") == MIN_RUN
+    starts = np.flatnonzero(runs)
+    if starts.size == 0:
         return samples[:0]
+    loud = np.array([starts[0], starts[-1] + MIN_RUN - 1])
     first = max(0, loud[0] - KEEP_FRAMES) * FRAME
     last = min(len(x), (loud[-1] + 1) * FRAME)
     return samples[first:last]
 
 
+def true_peaks(x: np.ndarray) -> np.ndarray:
+    """Per-sample magnitude of the 4x oversampled signal: the peaks between samples too.
+
+    Some voices put strong energy near Nyquist, whose inter-sample peaks were 5 dB over the
+    sample peaks; a limiter that only sees samples let those through to the MP3.
+    """
+    from scipy.signal import resample_poly
+
+    up = resample_poly(x, 4, 1)[: 4 * len(x)]
+    return np.abs(up).reshape(len(x), 4).max(axis=1)
+
+
 def limit(x: np.ndarray, ceiling: float) -> np.ndarray:
-    """A look-ahead peak limiter: gain dips smoothly around any peak above `ceiling`."""
-    peak = np.abs(x)
-    if peak.size == 0 or peak.max() <= ceiling:
+    """A look-ahead true-peak limiter: gain dips smoothly around any peak above `ceiling`."""
+    if x.size == 0:
+        return x
+    peak = np.maximum(np.abs(x), true_peaks(x))
+    if peak.max() <= ceiling:
         return x
     wanted = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
     # Hold the lowest gain over +-3 ms, then smooth over 3 ms: the dip starts before the peak.

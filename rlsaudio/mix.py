@@ -100,8 +100,8 @@ def _finish(inp: MixInput, out: np.ndarray, start: int, stop: int, gain: float) 
     return out
 
 
-def chunks(inp: MixInput, gain: float = 1.0, size: int = CHUNK) -> Iterator[np.ndarray]:
-    total = inp.timeline.length
+def chunks(inp: MixInput, gain: float = 1.0, size: int = CHUNK, end: int | None = None) -> Iterator[np.ndarray]:
+    total = inp.timeline.length if end is None else end
     for start in range(0, total, size):
         yield mix_range(inp, start, min(total, start + size), gain)
 

@@ -17,6 +17,8 @@ PACERS = ("tones", "silence")
 MIN_BEDTIME_TAIL_MS = 20_000
 DEFAULT_BEDTIME_TAIL_MS = 30_000
 MAX_TAIL_MS = 10 * 3_600_000
+DEFAULT_SOUNDSCAPE_DB = -22.0
+SOUNDSCAPE_DB_RANGE = (-40.0, -12.0)  # never closer than 12 dB to the voice
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,9 @@ class MixSettings:
     """What the mixer needs beyond the timeline."""
 
     target_lufs: float
-    true_peak_db: float = -1.5
+    true_peak_db: float = -3.0  # PCM ceiling: the MP3 encoder overshoots speech peaks by 1-2 dB; -1.5 dBTP must hold
     soundscape: str | None = None  # "brown", "pink" or a file path
-    soundscape_db: float = -18.0  # relative to the voice; at least 12 dB under it
+    soundscape_db: float = DEFAULT_SOUNDSCAPE_DB  # relative to the voice
     soundscape_fade_in_ms: int = 8000
 
 
@@ -37,6 +39,7 @@ class ModeOptions:
     chime: bool = True
     pacer: str = "tones"
     soundscape: str | None = None
+    soundscape_db: float = DEFAULT_SOUNDSCAPE_DB
 
 
 def style_for(options: ModeOptions, voice: VoiceProfile) -> Style:
@@ -80,6 +83,9 @@ def style_for(options: ModeOptions, voice: VoiceProfile) -> Style:
 
 
 def mix_settings_for(options: ModeOptions) -> MixSettings:
-    if options.mode == "bedtime":
-        return MixSettings(target_lufs=-24.0, soundscape=options.soundscape)
-    return MixSettings(target_lufs=-19.0, soundscape=options.soundscape)
+    lo, hi = SOUNDSCAPE_DB_RANGE
+    if not lo <= options.soundscape_db <= hi:
+        raise InputError(Problem("--soundscape-level", f"must be between {lo:g} and {hi:g} dB (the soundscape stays "
+                                 f"at least 12 dB under the voice), got {options.soundscape_db:g}"))
+    target = -24.0 if options.mode == "bedtime" else -19.0
+    return MixSettings(target_lufs=target, soundscape=options.soundscape, soundscape_db=options.soundscape_db)

@@ -17,14 +17,14 @@ from typing import Any, Callable
 
 from . import output
 from .errors import InputError, PlaylistError, Problem, RlsaudioError
-from .modes import MODES, PACERS, ModeOptions
+from .modes import DEFAULT_SOUNDSCAPE_DB, MODES, PACERS, SOUNDSCAPE_DB_RANGE, ModeOptions
 from .render import Reporter, Track, TrackOptions, build_track
 from .session import SessionRequest
 from .tomlfile import Checker, read_toml
 from .units import SAMPLE_RATE
 
 TOP_KEYS = ("name", "artist", "cover", "voice", "mode", "bitrate", "tracks")
-TRACK_KEYS = ("routine", "voice", "mode", "length", "tail", "soundscape", "chime", "pacer")
+TRACK_KEYS = ("routine", "voice", "mode", "length", "tail", "soundscape", "soundscape_level", "chime", "pacer")
 MAX_TRACKS = 99
 
 
@@ -115,6 +115,7 @@ def _track(check: Checker, table: dict[str, Any], place: str, base: Path, voice:
     length = check.duration(table, "length", place, max_ms=12 * 3_600_000)
     tail = check.duration(table, "tail", place, max_ms=10 * 3_600_000)
     scape = check.text(table, "soundscape", place, max_chars=1000)
+    level = check.number(table, "soundscape_level", place, lo=SOUNDSCAPE_DB_RANGE[0], hi=SOUNDSCAPE_DB_RANGE[1])
     chime = check.boolean(table, "chime", place)
     pacer = _choice(check, table, "pacer", place, PACERS)
     if len(check.problems) > before or routine is None:
@@ -126,7 +127,8 @@ def _track(check: Checker, table: dict[str, Any], place: str, base: Path, voice:
         track_voice = str(_relative(base, track_voice))
     if scape and scape not in ("brown", "pink"):
         scape = str(_relative(base, scape))
-    options = ModeOptions(track_mode, tail, True if chime is None else chime, pacer or "tones", scape)
+    options = ModeOptions(track_mode, tail, True if chime is None else chime, pacer or "tones", scape,
+                          DEFAULT_SOUNDSCAPE_DB if level is None else level)
     return SessionRequest(ref, track_voice, options, length)
 
 

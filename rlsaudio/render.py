@@ -111,13 +111,19 @@ def mix_key(mix: MixInput, speech: SpeechSource) -> str:
 
     tl = mix.timeline
     scape = mix.soundscape.identity if mix.soundscape else None
-    return content_key("mix", MIX_VERSION, [event_id(e) for e in tl.events], tl.fade_out, mix.volume_db,
+    return content_key("mix", MIX_VERSION, [event_id(e) for e in tl.events], tl.fade_out, tl.tail, mix.volume_db,
                        scape, mix.soundscape_db, mix.soundscape_fade_in, mix.soundscape_fade_out)
 
 
 def loudness(mix: MixInput, settings: MixSettings, speech: SpeechSource, cache: Cache,
              reporter: Reporter) -> tuple[dict[str, float], bool]:
-    """The mix's loudness at unity gain: from the cache, or measured in one streaming pass."""
+    """The session's loudness at unity gain: from the cache, or measured in one pass.
+
+    Measured from the start to the end of the session proper, soundscape included, but not
+    through a bedtime tail: a tail of soundscape alone can last hours, would dominate a
+    whole-file measurement, and the normalisation would then push the voice far above the
+    target. The tail keeps the session's gain and fades out.
+    """
     key = mix_key(mix, speech)
     known = cache.get_mix(key)
     if known is not None:
@@ -125,8 +131,8 @@ def loudness(mix: MixInput, settings: MixSettings, speech: SpeechSource, cache: 
     from .loudness import LoudnessMeter  # imports scipy: only when something changed
 
     meter = LoudnessMeter(SAMPLE_RATE)
-    reporter.start("Measuring loudness", mix.timeline.length)
-    for chunk in chunks(mix):
+    reporter.start("Measuring loudness", mix.timeline.program_end)
+    for chunk in chunks(mix, end=mix.timeline.program_end):
         meter.add(chunk)
         reporter.advance(len(chunk))
     result = meter.result()

@@ -88,6 +88,12 @@ class Timeline:
     chapters: tuple[Chapter, ...]
     mode: str = "massage"
     fade_out: int = 0  # samples of master fade at the end
+    tail: int = 0  # samples after the session proper (bedtime --tail): soundscape only
+
+    @property
+    def program_end(self) -> int:
+        """Where the session proper ends: loudness is measured up to here."""
+        return self.length - self.tail
 
     @property
     def length(self) -> int:
@@ -419,7 +425,7 @@ def _assemble(title: str, pieces: list[_Piece], style: Style) -> Timeline:
         for i, (name, start) in enumerate(starts)
     )
     fade = min(ms_to_samples(style.fade_out_ms), cursor)
-    return Timeline(title, tuple(events), chapters, style.mode, fade)
+    return Timeline(title, tuple(events), chapters, style.mode, fade, ms_to_samples(style.tail_ms))
 
 
 def speech_seconds(timeline: Timeline) -> float:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio import SR, decode, planned_silences, silent_run_around
+from audio import SR, decode, ebur128, planned_silences, silent_run_around
+from rlsaudio.loudness import measure
 from rlsaudio.cli import cli
 from rlsaudio.engines.fake import FakeEngine
 
@@ -89,6 +90,10 @@ def test_real_voice_espeak_bundled_routine(runner, tmp_path):
     data = plan(runner, "foot-reflexology", "--voice", "espeak")
     mp3 = build(runner, "foot-reflexology", tmp_path, "--voice", "espeak")
     assert check_timing(mp3, data) > 40
+    audio = decode(mp3)
+    loudness = measure(audio)
+    assert loudness.integrated == pytest.approx(-19.0, abs=0.3)
+    assert abs(ebur128(mp3)[0] - loudness.integrated) <= 1.0
 
 
 @pytest.mark.engine

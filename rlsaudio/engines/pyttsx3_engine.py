@@ -133,7 +133,9 @@ class Pyttsx3Engine(Engine):
             espeak.SetParameter(espeak.RATE, wpm, 0)
             self._rate = wpm
         self._chunks = []
-        status = espeak.Synth(text.encode("utf-8"), flags=espeak.CHARS_UTF8)
+        # ENDPAUSE lets the last phoneme decay naturally (without it espeak stops mid-sound);
+        # the clip pipeline trims the pause it adds.
+        status = espeak.Synth(text.encode("utf-8"), flags=espeak.CHARS_UTF8 | espeak.ENDPAUSE)
         if status != espeak.EE_OK:
             raise EngineError(f"espeak failed on {text!r} (status {status})")
         pcm, self._chunks = b"".join(self._chunks), []
