@@ -50,7 +50,9 @@ def exact_session(request: SessionRequest, cache: Cache | None = None,
     voice = resolve_voice(request.voice)
     speech = SpeechSource(voice, cache or Cache())
     # The estimated plan names every phrase; speaking them first gives a progress bar.
-    phrases = _session(routine, voice, request, estimate_speech(voice.words_per_minute)).timeline.phrases()
+    # Phrases do not depend on --length, and an estimate must not decide whether it fits.
+    style = style_for(request.mode, voice)
+    phrases = build_timeline(routine, style, estimate_speech(voice.words_per_minute)).phrases()
     if reporter:
         reporter.start(f"Speaking with {voice.name}", len(phrases))
     speech.prepare(phrases, reporter.advance if reporter else None)
