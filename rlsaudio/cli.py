@@ -213,7 +213,7 @@ def voices():
 
 @cli.command()
 @click.argument("routines", nargs=-1, required=True)
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("output"),
               show_default=True, help="Folder for the MP3 tracks.")
 @click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant), e.g. 48k, 64k, 96k.")
 @click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art (PNG or JPEG).")
@@ -244,7 +244,7 @@ def build(routines, out_dir, bitrate, cover, **mode):
 @cli.command()
 @click.argument("sources", nargs=-1, required=True, metavar="ROUTINE... | PLAYLIST.toml")
 @click.option("--name", help="Album and playlist name (required unless a playlist file is given).")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Folder for the tracks and the .m3u8 (default: output/NAME).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: the number of cores).")
 @click.option("--artist", help="Artist tag for every track (default: each routine's author).")

@@ -14,6 +14,7 @@ import math
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -105,7 +106,10 @@ class Mp3Writer:
             "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1", "-f", "mp3", str(path),
         ]
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+            # Its own session: Ctrl-C reaches Python, which stops ffmpeg and removes the file,
+            # instead of ffmpeg finishing a half track on its own.
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                          start_new_session=True)
         except OSError as exc:
             raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
         self._thread = threading.Thread(target=self._feed, name="rlsaudio-encode", daemon=True)
@@ -187,6 +191,8 @@ def _encode_failure(shown: str, message: str, code: int) -> Exception:
     lowered = message.lower()
     if "no space left" in lowered or "file too large" in lowered or "disk quota" in lowered:
         return OutputError(f"{shown}: the disk is full ({message.splitlines()[-1]}); free some space and build again")
+    if code == -signal.SIGXFSZ:  # a file size limit (ulimit -f) kills the writer outright
+        return OutputError(f"{shown}: the disk is full (file size limit reached); free some space and build again")
     if "permission denied" in lowered:
         return OutputError(f"{shown}: permission denied; choose a folder you can write with -o")
     last = message.splitlines()[-1] if message else f"exit status {code}"

@@ -21,7 +21,13 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+        text = f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+        return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """A problem is one line: control characters from user input (a key named "a\nb") are escaped."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text)
 
 
 class RlsaudioError(Exception):

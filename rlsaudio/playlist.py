@@ -9,6 +9,7 @@ the tracks that exist.
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -20,7 +21,8 @@ from .errors import InputError, PlaylistError, Problem, RlsaudioError
 from .modes import DEFAULT_SOUNDSCAPE_DB, MODES, PACERS, SOUNDSCAPE_DB_RANGE, ModeOptions
 from .render import Reporter, Track, TrackOptions, build_track
 from .session import SessionRequest
-from .tomlfile import Checker, read_toml
+from .encode import parse_bitrate
+from .tomlfile import Checker, Source, parse_toml_bytes, read_toml
 from .units import SAMPLE_RATE
 
 TOP_KEYS = ("name", "artist", "cover", "voice", "mode", "bitrate", "tracks")
@@ -63,16 +65,28 @@ class PlaylistResult:
 
 
 def load_playlist(path: Path | str) -> PlaylistSpec:
-    source = read_toml(path, "playlist", PlaylistError)
+    return playlist_from_source(read_toml(path, "playlist", PlaylistError), Path(path).parent)
+
+
+def parse_playlist(text: str | bytes, name: str = "<playlist>", base: Path = Path(".")) -> PlaylistSpec:
+    """Validate playlist text (used by tests and the fuzzer)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return playlist_from_source(parse_toml_bytes(raw, name, "playlist", PlaylistError), base)
+
+
+def playlist_from_source(source: Source, base: Path) -> PlaylistSpec:
     check = Checker(source)
     data = source.data
     check.keys(data, "", TOP_KEYS)
     name = check.text(data, "name", "", required=True)
     artist = check.text(data, "artist", "")
-    voice = check.text(data, "voice", "")
+    voice = check.text(data, "voice", "", max_chars=1000)
     mode = _choice(check, data, "mode", "", MODES) or "massage"
     bitrate = check.text(data, "bitrate", "") or "64k"
-    base = Path(path).parent
+    try:
+        parse_bitrate(bitrate)
+    except InputError as exc:
+        check.problem("bitrate", exc.problems[0].message)
     cover = check.text(data, "cover", "", max_chars=1000)
     tracks: list[SessionRequest] = []
     raw = data.get("tracks")
@@ -145,7 +159,6 @@ def track_stem(number: int, title: str) -> str:
 
 def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter,
                    on_track: Callable[[int, Track | Failure], None] | None = None) -> PlaylistResult:
-    from .encode import parse_bitrate
     from .tags import default_cover, load_cover
 
     folder = output.output_dir(out_dir)
@@ -191,28 +204,53 @@ def _build_one(n: int, request: SessionRequest, folder: Path, options: TrackOpti
 
 def _worker_init(threads: int) -> None:
     os.environ["RLSAUDIO_THREADS"] = str(threads)
+    # Ctrl-C is the parent's to handle; it stops workers with SIGTERM, which unwinds the
+    # running track (its temporary file is removed) and exits without a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    raise SystemExit(130)
 
 
 def _build_parallel(work, folder: Path, jobs: int, record) -> None:
     threads = max(1, default_jobs() // jobs)
     # spawn, not fork: a parent that already loaded onnxruntime or espeak threads must not be forked.
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_init,
-                             initargs=(threads,)) as pool:
-        pending: dict[Future, tuple[int, SessionRequest]] = {
-            pool.submit(_build_one, n, request, folder, options): (n, request) for n, request, options in work
-        }
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    n, request = pending.pop(future)
-                    try:
-                        record(n, future.result())
-                    except Exception as exc:  # a crashed worker: report it like any failure
-                        record(n, Failure(n, request.routine, (f"{request.routine}: internal error: {exc}",), 1))
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_init,
+                               initargs=(threads,))
+    pending: dict[Future, tuple[int, SessionRequest]] = {
+        pool.submit(_build_one, n, request, folder, options): (n, request) for n, request, options in work
+    }
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                n, request = pending.pop(future)
+                try:
+                    record(n, future.result())
+                except Exception as exc:  # a crashed worker: report it like any failure
+                    record(n, Failure(n, request.routine, (f"{request.routine}: internal error: {exc}",), 1))
+    except BaseException:
+        _stop_workers(pool, folder)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, folder: Path) -> None:
+    """Interrupted: stop every worker now; finished tracks stay, unfinished ones leave nothing."""
+    processes = list((pool._processes or {}).values())  # no public API lists a pool's workers
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    for process in processes:  # a worker killed outright could not remove its temporary files
+        for temp in folder.glob(f"{output.TEMP_PREFIX}{process.pid}-*"):
+            temp.unlink(missing_ok=True)
 
 
 def write_m3u8(path: Path, folder: Path, tracks: list[tuple[int, Track]]) -> Path:
