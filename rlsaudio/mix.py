@@ -62,13 +62,15 @@ def _master_envelope(inp: MixInput, idx: np.ndarray) -> np.ndarray | None:
 
 def _soundscape(inp: MixInput, start: int, stop: int) -> np.ndarray:
     assert inp.soundscape is not None
-    idx = np.arange(start, stop)
     total = inp.timeline.length
-    fade_in = np.clip(idx / max(1, inp.soundscape_fade_in), 0.0, 1.0)
-    fade_out = np.clip((total - idx) / max(1, inp.soundscape_fade_out), 0.0, 1.0)
-    envelope = (np.sin(np.pi / 2 * np.minimum(fade_in, fade_out)) ** 2).astype(np.float32)
-    gain = np.float32(10 ** (inp.soundscape_db / 20))
-    return inp.soundscape.segment(start, stop) * gain * envelope
+    out = inp.soundscape.segment(start, stop)
+    out *= np.float32(10 ** (inp.soundscape_db / 20))
+    if start < inp.soundscape_fade_in or stop > total - inp.soundscape_fade_out:  # only chunks in a fade
+        idx = np.arange(start, stop)
+        fade_in = np.clip(idx / max(1, inp.soundscape_fade_in), 0.0, 1.0)
+        fade_out = np.clip((total - idx) / max(1, inp.soundscape_fade_out), 0.0, 1.0)
+        out *= (np.sin(np.pi / 2 * np.minimum(fade_in, fade_out)) ** 2).astype(np.float32)
+    return out
 
 
 def mix_range(inp: MixInput, start: int, stop: int, gain: float = 1.0) -> np.ndarray:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -214,15 +215,66 @@ def _stop_worker(signum: int, frame: Any) -> None:
     raise SystemExit(130)
 
 
+def _start_method() -> str:
+    """fork starts workers at once; it is only safe in a process with no threads and no speech
+    engine loaded (the CLI's case). Otherwise (tests, a library caller) spawn."""
+    from .engines.base import _instances
+
+    return "fork" if threading.active_count() == 1 and not _instances and "fork" in get_all_start_methods() \
+        else "spawn"
+
+
+def _phrase_shards(work, jobs: int) -> list[dict[str, list[tuple[str, float]]]]:
+    """Every distinct (voice, phrase, rate) of the playlist, dealt into `jobs` shards."""
+    from .session import estimated_session
+
+    distinct: dict[tuple[str, str, float], None] = {}
+    for _, request, _ in work:
+        try:
+            session = estimated_session(request)
+        except RlsaudioError:
+            continue  # this track fails later, with its own message
+        voice = request.voice or session.voice.name
+        for text, rate in session.timeline.phrases():
+            distinct[(voice, text, rate)] = None
+    shards: list[dict[str, list[tuple[str, float]]]] = [{} for _ in range(jobs)]
+    for i, (voice, text, rate) in enumerate(distinct):
+        shards[i % jobs].setdefault(voice, []).append((text, rate))
+    return shards
+
+
+def _speak_shard(shard: dict[str, list[tuple[str, float]]]) -> int:
+    """Worker: synthesise a shard of the playlist's phrases into the shared cache."""
+    from .cache import Cache
+    from .synth import SpeechSource
+    from .voices import resolve_voice
+
+    spoken = 0
+    for voice_ref, phrases in shard.items():
+        try:
+            speech = SpeechSource(resolve_voice(voice_ref), Cache())
+            speech.prepare(phrases)
+            spoken += speech.synthesised
+        except RlsaudioError:
+            pass  # the track that needs this voice reports the problem
+    return spoken
+
+
 def _build_parallel(work, folder: Path, jobs: int, record) -> None:
     threads = max(1, default_jobs() // jobs)
-    # spawn, not fork: a parent that already loaded onnxruntime or espeak threads must not be forked.
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_init,
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()), initializer=_worker_init,
                                initargs=(threads,))
-    pending: dict[Future, tuple[int, SessionRequest]] = {
-        pool.submit(_build_one, n, request, folder, options): (n, request) for n, request, options in work
-    }
     try:
+        # Speak every distinct phrase once, split across the workers, before any track renders:
+        # tracks that share phrases then never synthesise the same one twice at the same time.
+        for future in [pool.submit(_speak_shard, shard) for shard in _phrase_shards(work, jobs) if shard]:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - a worker that died here fails its tracks below, with reasons
+                pass
+        pending: dict[Future, tuple[int, SessionRequest]] = {
+            pool.submit(_build_one, n, request, folder, options): (n, request) for n, request, options in work
+        }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

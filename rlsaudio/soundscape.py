@@ -31,9 +31,15 @@ class Soundscape:
     identity: str  # what it is, for cache keys
 
     def segment(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) of the endless loop, as slices of the period (no index arrays)."""
         period = len(self.buffer)
-        idx = np.arange(start, stop) % period
-        return self.buffer[idx]
+        parts, position = [], start
+        while position < stop:
+            offset = position % period
+            take = min(stop - position, period - offset)
+            parts.append(self.buffer[offset:offset + take])
+            position += take
+        return np.concatenate(parts) if len(parts) != 1 else parts[0].copy()
 
 
 def _level_db(x: np.ndarray) -> float:

@@ -275,7 +275,7 @@ def _temps(folder: Path):
 
 def test_ctrl_c_during_a_render(tmp_path, destination):
     routine = tmp_path / "T.toml"
-    routine.write_text('title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nmassage = "4h"\n')
+    routine.write_text('title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nmassage = "1h"\n')
     before = snapshot(destination)
     env = {**os.environ, "RLSAUDIO_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "rlsaudio", "build", str(routine), "-o", str(destination),
@@ -292,7 +292,7 @@ def test_ctrl_c_during_a_playlist_keeps_finished_tracks(tmp_path):
     short = tmp_path / "short.toml"
     short.write_text('title = "Short"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nhold = 2\n')
     long = tmp_path / "long.toml"
-    long.write_text('title = "Long"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nmassage = "4h"\n')
+    long.write_text('title = "Long"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nmassage = "1h"\n')
     out = tmp_path / "album"
     env = {**os.environ, "RLSAUDIO_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "rlsaudio", "playlist", str(short), str(long), str(long),

