@@ -13,9 +13,8 @@ import click
 from . import __version__
 from .errors import InputError, RlsaudioError
 from .modes import MODES, PACERS, ModeOptions
-from .routine import bundled_ids, load_bundled, load_routine
+from .routine import bundled_ids, load_routine
 from .session import SessionRequest, estimated_session, exact_session
-from .timeline import estimate_speech
 from .units import format_clock, format_length, parse_duration
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -110,16 +109,10 @@ def routines():
       rlsaudio routines
     """
     rows = []
-    estimate = estimate_speech(140)
-    from .modes import style_for
-    from .timeline import build_timeline
-    from .voices import VoiceProfile
-
-    style = style_for(ModeOptions(), VoiceProfile("estimate", "fake"))
     for rid in bundled_ids():
-        routine = load_bundled(rid)
-        timeline = build_timeline(routine, style, estimate)
-        rows.append((rid, routine.title, str(len(routine.steps)), "~" + format_length(timeline.length)))
+        session = estimated_session(SessionRequest(rid))
+        rows.append((rid, session.routine.title, str(len(session.routine.steps)),
+                     "~" + format_length(session.timeline.length)))
     _table(("id", "title", "steps", "length"), rows)
 
 

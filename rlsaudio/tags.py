@@ -12,6 +12,7 @@ back to HashKey order, which is the ids' order, which is time order.
 
 from __future__ import annotations
 
+import io
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import InputError, Problem, TagError
+from .errors import InputError, OutputError, Problem, TagError
 from .output import commit, staged
 
 MAX_COVER_BYTES = 5 * 1024 * 1024
@@ -58,7 +59,7 @@ TEXT_FRAMES: tuple[tuple[str, Any], ...] = (
     ("TALB", "album"),
     ("TRCK", lambda t: f"{t.track}/{t.track_total}"),
     ("TCON", "genre"),
-    ("TDRC", "year"),  # saved as TYER in v2.3
+    ("TYER", "year"),  # v2.3's year frame (TDRC is v2.4; mutagen reads TYER back as TDRC)
     ("TLEN", lambda t: str(t.length_ms)),
 )
 
@@ -74,21 +75,29 @@ def _mutagen(path: Path, doing: str) -> Iterator[None]:
         raise TagError(f"{path}: could not {doing} the tags: {reason}") from None
 
 
+def _saved_size(frame: Any) -> int:
+    """Bytes the frame takes in a v2.3 tag, measured by saving it alone (mutagen's public API)."""
+    from mutagen.id3 import ID3
+
+    buffer = io.BytesIO()
+    single = ID3()
+    single.add(frame)
+    single.save(buffer, v2_version=3, padding=lambda info: 0)
+    return len(buffer.getvalue()) - 10  # minus the tag header
+
+
 def _chapter_frames(chapters: tuple[Chapter, ...]) -> list[Any]:
     from mutagen.id3 import CHAP, ID3, TIT2
-    from mutagen.id3._tags import ID3SaveConfig, save_frame
-
-    config = ID3SaveConfig(3, "/")
 
     def make(i: int, c: Chapter, pad: int) -> Any:
         eid = f"chp{i:04d}" + "_" * pad
         return CHAP(element_id=eid, start_time=c.start_ms, end_time=c.end_ms, start_offset=0xFFFFFFFF,
                     end_offset=0xFFFFFFFF, sub_frames=_subframes(ID3, TIT2(encoding=1, text=[c.title])))
 
-    sizes = [len(save_frame(make(i, c, 0), config=config)) for i, c in enumerate(chapters)]
+    sizes = [_saved_size(make(i, c, 0)) for i, c in enumerate(chapters)]
     biggest = max(sizes, default=0)
     frames = [make(i, c, biggest - size) for i, (c, size) in enumerate(zip(chapters, sizes))]
-    if len({len(save_frame(f, config=config)) for f in frames}) > 1:
+    if len({_saved_size(f) for f in frames}) > 1:
         raise TagError("chapter frames could not be made the same size; this is a bug, please report it")
     return frames
 
@@ -102,10 +111,11 @@ def _subframes(id3_class: Any, *frames: Any) -> Any:
 
 def write_tags(path: Path, tags: TrackTags) -> None:
     """Write ID3v2.3 tags (replacing any) to an MP3 file."""
-    from mutagen.id3 import APIC, COMM, CTOC, ID3, TIT2, USLT, CTOCFlags, Encoding
-    from mutagen.id3 import Frames
+    from mutagen.id3 import APIC, COMM, CTOC, ID3, TIT2, USLT, CTOCFlags, Encoding, Frames
+    from mutagen.mp3 import MP3
 
     with _mutagen(path, "write"):
+        MP3(str(path))  # refuse a missing file or one that is not MP3 audio before writing anything
         id3 = ID3()
         for frame_id, source in TEXT_FRAMES:
             value = source(tags) if callable(source) else getattr(tags, source)
@@ -127,10 +137,16 @@ def write_tags(path: Path, tags: TrackTags) -> None:
 
 
 def read_tags(path: Path) -> dict[str, Any]:
-    from mutagen.id3 import ID3
+    """Every field rlsaudio writes; an MP3 without tags gives empty fields."""
+    from mutagen.id3 import ID3, ID3NoHeaderError
+    from mutagen.mp3 import MP3
 
     with _mutagen(path, "read"):
-        id3 = ID3(str(path))
+        try:
+            id3 = ID3(str(path))
+        except ID3NoHeaderError:
+            MP3(str(path))  # an untagged MP3 is fine; anything else is not
+            id3 = ID3()
 
     def text(frame_id: str) -> str | None:
         frame = id3.get(frame_id)
@@ -169,23 +185,21 @@ def write_lrc(path: Path, lines: list[tuple[int, str]], *, title: str, artist: s
     body = [f"[{_lrc_time(ms)}]{text}" for ms, text in lines]
     data = ("\n".join(head + body) + "\n").encode("utf-8")
     if path.name.startswith(".rlsaudio-part-"):  # already a staged file: the caller commits it
-        _write(path, data)
+        _write(path, data, path)
         return
     with staged(path, ".lrc") as temp:
-        _write(temp, data)
+        _write(temp, data, path)
         commit(temp, path)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes, shown: Path) -> None:
     try:
         with open(path, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
-        from .errors import OutputError
-
-        raise OutputError(f"{path}: could not write ({exc.strerror or exc}); check the disk and the folder") from None
+        raise OutputError(f"{shown}: could not write ({exc.strerror or exc}); check the disk and the folder") from None
 
 
 def default_cover() -> tuple[bytes, str]:
@@ -198,9 +212,14 @@ def load_cover(path: Path) -> tuple[bytes, str]:
         raise InputError(Problem(shown, "no such cover file; give a .png or .jpg image"))
     if path.is_dir():
         raise InputError(Problem(shown, "is a folder; give a .png or .jpg image"))
-    if path.stat().st_size > MAX_COVER_BYTES:
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_COVER_BYTES + 1)  # bounded: /dev/zero is not a cover
+    except OSError as exc:
+        raise InputError(Problem(shown, f"cannot read the cover ({exc.strerror or exc}); check its permissions")) \
+            from None
+    if len(data) > MAX_COVER_BYTES:
         raise InputError(Problem(shown, "cover is larger than 5 MB; use a smaller image (600x600 is plenty)"))
-    data = path.read_bytes()
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return data, "image/png"
     if data.startswith(b"\xff\xd8\xff"):

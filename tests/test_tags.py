@@ -1,9 +1,5 @@
 """rlsaudio.tags beyond test_id3.py: hard chapter titles, the saved frame layout, why the
 chapter ids are padded, failure paths, and the bundled cover.
-
-Tests marked xfail(strict=True) pin behaviour the module's brief asks for but the module does
-not do yet; each reason says what is wrong. When one is fixed the test XPASSes, which fails
-the run: then delete the marker.
 """
 
 import os
@@ -144,8 +140,6 @@ def test_rewriting_replaces_the_whole_tag(mp3):
     assert [frame_id for frame_id, _ in raw_frames(mp3)].count("CHAP") == 3
 
 
-@pytest.mark.xfail(strict=True, reason="TEXT_FRAMES writes TDRC, a v2.4-only frame, into the v2.3 tag: "
-                                       "mutagen 1.48 converts it to TYER only if update_to_v23() is called")
 def test_the_year_is_stored_as_a_v23_tyer_frame(mp3):
     write_tags(mp3, track_tags())
     stored = ID3(str(mp3), translate=False)
@@ -153,8 +147,6 @@ def test_the_year_is_stored_as_a_v23_tyer_frame(mp3):
     assert read_tags(mp3)["year"] == "2026"
 
 
-@pytest.mark.xfail(strict=True, reason="write_tags does not check that the file is an MP3: mutagen's ID3.save "
-                                       "prepends a tag to any file")
 def test_write_tags_refuses_a_file_that_is_not_an_mp3(tmp_path):
     text = tmp_path / "notes.mp3"
     text.write_text("not audio")
@@ -163,8 +155,6 @@ def test_write_tags_refuses_a_file_that_is_not_an_mp3(tmp_path):
     assert text.read_text() == "not audio"
 
 
-@pytest.mark.xfail(strict=True, reason="write_tags creates a tag-only file when the MP3 is missing "
-                                       "(mutagen's save opens with create=True)")
 def test_write_tags_refuses_a_missing_file(tmp_path):
     missing = tmp_path / "missing.mp3"
     with pytest.raises(TagError, match=f"^{missing}: "):
@@ -172,8 +162,6 @@ def test_write_tags_refuses_a_missing_file(tmp_path):
     assert not missing.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="read_tags raises TagError on an MP3 without an ID3 tag instead of "
-                                       "giving empty fields (`rlsaudio inspect` reads every field with .get)")
 def test_read_tags_of_an_untagged_mp3_gives_empty_fields(mp3):
     info = read_tags(mp3)
     assert info["title"] is None and info["chapters"] == [] and info["has_cover"] is False
@@ -228,7 +216,6 @@ def test_cover_errors_are_one_line_naming_the_file(tmp_path, make, expected):
     assert line.startswith(f"{path}: {expected}")
 
 
-@pytest.mark.xfail(strict=True, reason="load_cover lets OSError from reading escape (a traceback for the user)")
 def test_an_unreadable_cover_is_an_input_error(tmp_path, monkeypatch):
     path = tmp_path / "cover.png"
     path.write_bytes(default_cover()[0])
