@@ -188,9 +188,8 @@ class _Layout:
             piece.chapter, self.pending_chapter = self.pending_chapter, None
         self.pieces.append(piece)
 
-    def silence(self, ms_or_samples: int, reason: str, *, samples: bool = False, flexible: bool = False) -> None:
-        n = ms_or_samples if samples else ms_to_samples(ms_or_samples)
-        self.add(_Piece("silence", n, reason=reason, flexible=flexible))
+    def silence(self, ms: int, reason: str, *, flexible: bool = False) -> None:
+        self.add(_Piece("silence", ms_to_samples(ms), reason=reason, flexible=flexible))
 
     def tone(self, name: str, ms: int, gain_db: float) -> None:
         self.add(_Piece("tone", ms_to_samples(ms), reason=name, gain_db=round(self.voice.gain_db + gain_db, 3)))
@@ -426,8 +425,3 @@ def _assemble(title: str, pieces: list[_Piece], style: Style) -> Timeline:
     )
     fade = min(ms_to_samples(style.fade_out_ms), cursor)
     return Timeline(title, tuple(events), chapters, style.mode, fade, ms_to_samples(style.tail_ms))
-
-
-def speech_seconds(timeline: Timeline) -> float:
-    return sum(e.length for e in timeline.events if e.kind == "speech") / SAMPLE_RATE
-

@@ -9,7 +9,6 @@ speech cache, warm runs from a full one. Work files live in a temporary folder.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
