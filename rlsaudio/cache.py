@@ -62,9 +62,13 @@ class Cache:
             probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-", delete=True)
             probe.close()
         except OSError as exc:
-            self.writable = False
-            self.warning = (f"warning: cannot write the speech cache at {self.root} ({exc.strerror or exc}); "
-                            "carrying on without it (set RLSAUDIO_CACHE to a writable folder)")
+            self._give_up(exc)
+
+    def _give_up(self, exc: OSError) -> None:
+        """Carry on with clips in memory for this build; the caller shows the warning."""
+        self.writable = False
+        self.warning = (f"warning: cannot write the speech cache at {self.root} ({exc.strerror or exc}); "
+                        "carrying on without it (set RLSAUDIO_CACHE to a writable folder)")
 
     # -- clips
 
@@ -97,9 +101,7 @@ class Cache:
             path.parent.mkdir(exist_ok=True)
             _atomic_write(path, raw)
         except OSError as exc:
-            self.writable = False
-            self.warning = (f"warning: cannot write the speech cache at {self.root} ({exc.strerror or exc}); "
-                            "carrying on without it")
+            self._give_up(exc)
             self._memory[key] = raw
 
     # -- mix measurements

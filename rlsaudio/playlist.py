@@ -71,8 +71,7 @@ def load_playlist(path: Path | str) -> PlaylistSpec:
 
 def parse_playlist(text: str | bytes, name: str = "<playlist>", base: Path = Path(".")) -> PlaylistSpec:
     """Validate playlist text (used by tests and the fuzzer)."""
-    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    return playlist_from_source(parse_toml_bytes(raw, name, "playlist", PlaylistError), base)
+    return playlist_from_source(parse_toml_bytes(text, name, "playlist", PlaylistError), base)
 
 
 def playlist_from_source(source: Source, base: Path) -> PlaylistSpec:

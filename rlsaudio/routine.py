@@ -30,7 +30,7 @@ STEP_KEYS = ("title", "say", "pause", "sides", "switch", "hold", "massage", "res
 BREATHE_KEYS = ("inhale", "exhale", "cycles")
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_INLINE_PAUSE = re.compile(r"\[([^\[\]]*)\]")
+INLINE_PAUSE = re.compile(r"\[([^\[\]]*)\]")  # [2s] in narration; the timeline splits on it too
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Routine:
 
 def _inline_pauses_ms(text: str) -> int:
     total = 0
-    for marker in _INLINE_PAUSE.findall(text):
+    for marker in INLINE_PAUSE.findall(text):
         try:
             total += max(0, parse_duration(marker))
         except ValueError:
@@ -125,8 +125,7 @@ def load_routine(path: Path | str, shown: str | None = None) -> Routine:
 
 def parse_routine(text: str | bytes, name: str = "<routine>") -> Routine:
     """Validate routine text (used by tests and the fuzzer)."""
-    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    return routine_from_source(parse_toml_bytes(raw, name, "routine", RoutineError))
+    return routine_from_source(parse_toml_bytes(text, name, "routine", RoutineError))
 
 
 def routine_from_source(source: Source) -> Routine:
@@ -316,7 +315,7 @@ def _check_text_markup(check: Checker, place: str, text: str, has_sides: bool, a
             check.problem(place, '{side} needs sides in the same step; add sides = ["right", "left"]')
     if re.search(r"(?<!\{)\{(?!side\})|(?<!\{side)\}", _PLACEHOLDER.sub("", text)):
         check.problem(place, "has an unmatched { or }; write {side} or remove the brace")
-    for marker in _INLINE_PAUSE.findall(text):
+    for marker in INLINE_PAUSE.findall(text):
         if not allow_pauses:
             check.problem(place, f"[{marker}] pauses belong in say, not in a title; remove it")
             continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 from .errors import FitError, Problem
-from .routine import Breathing, Routine, Step
+from .routine import INLINE_PAUSE, Breathing, Routine, Step
 from .units import SAMPLE_RATE, format_length, ms_to_samples, parse_duration, samples_to_seconds
 
 SpeechLength = Callable[[str, float], int]
@@ -325,7 +325,7 @@ def _resolve_span(length: int, reason: str, items: list[_SpanItem]) -> list[_Pie
 
 def split_narration(text: str) -> Iterator[tuple[str, object]]:
     """("speech", sentence) and ("pause", ms) items from a `say` text with [2s] markers."""
-    for i, part in enumerate(re.split(r"\[([^\[\]]*)\]", text)):
+    for i, part in enumerate(INLINE_PAUSE.split(text)):
         if i % 2:
             yield "pause", parse_duration(part)
             continue

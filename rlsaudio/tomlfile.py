@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InputError, Problem
-from .units import parse_duration, show_value
+from .units import format_ms, parse_duration, show_value
 
 MAX_FILE_BYTES = 1_048_576
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, LF and CR are whitespace
@@ -111,7 +111,10 @@ def read_toml(path: Path | str, kind: str, error: type[InputError], shown: str |
     return parse_toml_bytes(raw, name, kind, error, path)
 
 
-def parse_toml_bytes(raw: bytes, name: str, kind: str, error: type[InputError], path: Path | None = None) -> Source:
+def parse_toml_bytes(raw: bytes | str, name: str, kind: str, error: type[InputError],
+                     path: Path | None = None) -> Source:
+    if isinstance(raw, str):  # text from tests and the fuzzer; lone surrogates become invalid UTF-8
+        raw = raw.encode("utf-8", "surrogatepass")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -194,8 +197,6 @@ class Checker:
         return self.range_ms(where, ms, min_ms, max_ms, what)
 
     def range_ms(self, where: str, ms: int, min_ms: int, max_ms: int, what: str = "duration") -> int | None:
-        from .units import format_ms
-
         if ms <= 0 and min_ms > 0:
             self.problem(where, f"{what} must be more than zero, got {format_ms(ms) if ms == 0 else '-' + format_ms(-ms)}")
             return None
