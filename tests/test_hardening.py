@@ -61,26 +61,6 @@ ROUTINE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(ROUTINE_CASES), ids=list(ROUTINE_CASES))
-def test_bad_routine_catalogue(runner, tmp_path, destination, case):
-    path = tmp_path / "bad.toml"
-    content = ROUTINE_CASES[case]
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    before = snapshot(destination)
-    result = runner.invoke(cli, ["build", str(path), "-o", str(destination), "--voice", FAKE])
-    assert_clean_failure(result, 2, destination, before, f"{path}")
-
-
-@pytest.mark.parametrize("kind", ["missing", "folder"])
-def test_missing_routine_or_folder(runner, tmp_path, destination, kind):
-    path = tmp_path / ("nope.toml" if kind == "missing" else "adir")
-    if kind == "folder":
-        path.mkdir()
-    before = snapshot(destination)
-    result = runner.invoke(cli, ["build", str(path), "-o", str(destination), "--voice", FAKE])
-    assert_clean_failure(result, 2, destination, before, f"{path}: ")
-
-
 PLAYLIST_CASES = {
     "toml syntax": 'name = "x"\n[[tracks]\n',
     "unknown key": 'name = "x"\ncolour = 1\n[[tracks]]\nroutine = "acupressure"\n',
@@ -90,26 +70,6 @@ PLAYLIST_CASES = {
     "bad bitrate": 'name = "x"\nbitrate = "1000k"\n[[tracks]]\nroutine = "acupressure"\n',
     "invalid utf-8": b'name = "\xfe"\n[[tracks]]\nroutine = "acupressure"\n',
 }
-
-
-@pytest.mark.parametrize("case", list(PLAYLIST_CASES), ids=list(PLAYLIST_CASES))
-def test_bad_playlist_catalogue(runner, tmp_path, destination, case):
-    path = tmp_path / "list.toml"
-    content = PLAYLIST_CASES[case]
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    before = snapshot(destination)
-    result = runner.invoke(cli, ["playlist", str(path), "-o", str(destination)])
-    assert_clean_failure(result, 2, destination, before, f"{path}")
-
-
-@pytest.mark.parametrize("kind", ["missing", "folder"])
-def test_missing_playlist_or_folder(runner, tmp_path, destination, kind):
-    path = tmp_path / ("nope.toml" if kind == "missing" else "adir.toml")
-    if kind == "folder":
-        path.mkdir()
-    before = snapshot(destination)
-    result = runner.invoke(cli, ["playlist", str(path), "-o", str(destination)])
-    assert_clean_failure(result, 2, destination, before, f"{path}: ")
 
 
 VOICE_CASES = {
@@ -123,27 +83,38 @@ VOICE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(VOICE_CASES), ids=list(VOICE_CASES))
-def test_bad_voice_profile_catalogue(runner, tmp_path, destination, case):
-    path = tmp_path / "voice.toml"
-    content = VOICE_CASES[case]
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+def _command(kind: str, path, tmp_path, destination) -> list[str]:
+    """The command that reads a file of this kind: build for routines and voice profiles."""
+    if kind == "routine":
+        return ["build", str(path), "-o", str(destination), "--voice", FAKE]
+    if kind == "playlist":
+        return ["playlist", str(path), "-o", str(destination)]
     routine = tmp_path / "T.toml"
     routine.write_text(GOOD)
+    return ["build", str(routine), "-o", str(destination), "--voice", str(path)]
+
+
+CATALOGUE = [(kind, case, cases[case]) for kind, cases in
+             (("routine", ROUTINE_CASES), ("playlist", PLAYLIST_CASES), ("voice", VOICE_CASES)) for case in cases]
+
+
+@pytest.mark.parametrize("kind, case, content", CATALOGUE, ids=[f"{k}: {c}" for k, c, _ in CATALOGUE])
+def test_bad_file_catalogue(runner, tmp_path, destination, kind, case, content):
+    path = tmp_path / f"{kind}.toml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     before = snapshot(destination)
-    result = runner.invoke(cli, ["build", str(routine), "-o", str(destination), "--voice", str(path)])
+    result = runner.invoke(cli, _command(kind, path, tmp_path, destination))
     assert_clean_failure(result, 2, destination, before, f"{path}")
 
 
-@pytest.mark.parametrize("kind", ["missing", "folder"])
-def test_missing_voice_profile_or_folder(runner, tmp_path, destination, kind):
-    path = tmp_path / ("nope.toml" if kind == "missing" else "adir.toml")
-    if kind == "folder":
+@pytest.mark.parametrize("kind", ["routine", "playlist", "voice"])
+@pytest.mark.parametrize("problem", ["missing", "folder"])
+def test_a_missing_file_or_a_folder(runner, tmp_path, destination, kind, problem):
+    path = tmp_path / ("nope.toml" if problem == "missing" else "adir.toml")
+    if problem == "folder":
         path.mkdir()
-    routine = tmp_path / "T.toml"
-    routine.write_text(GOOD)
     before = snapshot(destination)
-    result = runner.invoke(cli, ["build", str(routine), "-o", str(destination), "--voice", str(path)])
+    result = runner.invoke(cli, _command(kind, path, tmp_path, destination))
     assert_clean_failure(result, 2, destination, before, f"{path}: ")
 
 
