@@ -70,8 +70,9 @@ def build_track(request: SessionRequest, out_dir: Path, options: TrackOptions = 
                 reporter: Reporter | None = None, cache: Cache | None = None) -> Track:
     reporter = reporter or Quiet()
     cache = cache or Cache()
-    if cache.warning:
-        reporter.warn(cache.warning)
+    warned = cache.warning
+    if warned:
+        reporter.warn(warned)
     ffmpeg = find_ffmpeg()
     configure_pydub(ffmpeg)
     folder = output.output_dir(out_dir)
@@ -88,6 +89,8 @@ def build_track(request: SessionRequest, out_dir: Path, options: TrackOptions = 
         _tag(temp_mp3, temp_lrc, session, title, artist, options)
         output.commit(temp_mp3, final)
         output.commit(temp_lrc, final.with_suffix(".lrc"))
+    if cache.warning and cache.warning != warned:  # the cache failed during this build (a full disk)
+        reporter.warn(cache.warning)
     return Track(final, title, artist, session.timeline.length, level["integrated"] + gain_db - CODEC_GAIN_DB,
                  speech.synthesised, measured)
 

@@ -231,6 +231,22 @@ def test_a_cache_that_cannot_be_written(runner, tmp_path, monkeypatch):
     assert (tmp_path / "out" / "T.mp3").exists()
 
 
+def test_a_cache_that_fails_during_the_build(runner, tmp_path, monkeypatch):
+    from rlsaudio import cache
+
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "_atomic_write", full)
+    routine = tmp_path / "T.toml"
+    routine.write_text(GOOD)
+    result = runner.invoke(cli, ["build", str(routine), "-o", str(tmp_path / "out"), "--voice", FAKE])
+    assert result.exit_code == 0
+    assert result.stderr.startswith("warning: cannot write the speech cache at ")
+    assert "(No space left on device); carrying on without it" in result.stderr
+    assert (tmp_path / "out" / "T.mp3").exists()
+
+
 def _wait_for(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
