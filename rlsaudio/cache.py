@@ -1,20 +1,29 @@
-"""The speech cache: content-addressed clips, shared safely between concurrent builds.
+"""The speech cache: content-addressed clips and mix measurements, shared safely between builds.
 
 A clip's key hashes everything that changes its sound (engine, engine version, voice
-settings, rate, text, and the clip pipeline's own version). Entries are written to a
-temporary file and renamed into place, so a reader sees a whole entry or none, and two
-builds at once can share the folder. Every entry carries a checksum of its samples: a
-corrupt or truncated entry is detected on read, deleted and synthesised again.
+settings, rate, text, and the clip pipeline's own version). Entries are written under a
+random temporary name and renamed into place, so a reader sees a whole entry or none, two
+builds at once can share the folder, and a symlink at an entry's name is replaced, never
+written through. Every entry carries a checksum, and a mix measurement a sanity check too:
+a corrupt, truncated or implausible entry is removed and made again, never used.
 
 The same folder keeps the measured loudness of finished mixes, so a rebuild whose audio
 has not changed neither re-measures nor imports the loudness meter.
+
+A problem with one entry (a folder where a file should be, a damaged file) affects that
+entry only; the cache is given up for the build only when the folder itself cannot be
+written (a full disk, no permission), and the build carries on with clips in memory.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import math
 import os
+import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,8 +32,14 @@ from typing import Any
 
 import numpy as np
 
+from .safeio import write_atomic
+
 MAGIC = b"RLSCLIP1"
-CLIP_PIPELINE_VERSION = 10  # bump when trimming, leveling or fading changes
+CLIP_PIPELINE_VERSION = 11  # bump when trimming, leveling or fading changes
+MAX_CLIP_BYTES = 64 * 1_048_576  # a phrase of over 20 minutes is not a clip
+MIX_FIELDS = ("integrated", "true_peak", "max_short_term")
+# Errors that mean the cache folder as a whole cannot be written.
+_WHOLE_CACHE = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def default_cache_dir() -> Path:
@@ -57,8 +72,8 @@ class Cache:
         self.warning = ""
         self._memory: dict[str, bytes] = {}
         try:
-            (self.root / "clips").mkdir(parents=True, exist_ok=True)
-            (self.root / "mixes").mkdir(parents=True, exist_ok=True)
+            for sub in ("clips", "mixes"):
+                _real_dir(self.root / sub)
             probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-", delete=True)
             probe.close()
         except OSError as exc:
@@ -70,6 +85,18 @@ class Cache:
         self.warning = (f"warning: cannot write the speech cache at {self.root} ({exc.strerror or exc}); "
                         "carrying on without it (set RLSAUDIO_CACHE to a writable folder)")
 
+    def _write(self, path: Path, data: bytes) -> bool:
+        """Write one entry; False if it could not be kept (the cache stays on unless the folder failed)."""
+        try:
+            _real_dir(path.parent)
+            _clear_non_file(path)
+            write_atomic(path, data)
+            return True
+        except OSError as exc:
+            if exc.errno in _WHOLE_CACHE:
+                self._give_up(exc)
+            return False
+
     # -- clips
 
     def _clip_path(self, key: str) -> Path:
@@ -78,49 +105,85 @@ class Cache:
     def get_clip(self, key: str) -> Clip | None:
         raw = self._memory.get(key)
         if raw is None and self.writable:
-            try:
-                raw = self._clip_path(key).read_bytes()
-            except OSError:
-                return None
+            raw = _read_entry(self._clip_path(key), MAX_CLIP_BYTES)
         if raw is None:
             return None
         clip = _decode_clip(raw)
         if clip is None:  # corrupt or truncated: forget it; the caller synthesises again
             self._memory.pop(key, None)
             if self.writable:
-                self._clip_path(key).unlink(missing_ok=True)
+                _remove(self._clip_path(key))
         return clip
 
     def put_clip(self, key: str, clip: Clip) -> None:
         raw = _encode_clip(clip)
-        if not self.writable:
-            self._memory[key] = raw
-            return
-        path = self._clip_path(key)
-        try:
-            path.parent.mkdir(exist_ok=True)
-            _atomic_write(path, raw)
-        except OSError as exc:
-            self._give_up(exc)
+        if not self.writable or not self._write(self._clip_path(key), raw):
             self._memory[key] = raw
 
     # -- mix measurements
 
+    def _mix_path(self, key: str) -> Path:
+        return self.root / "mixes" / f"{key}.json"
+
     def get_mix(self, key: str) -> dict[str, float] | None:
         if not self.writable:
             return None
-        try:
-            data = json.loads((self.root / "mixes" / f"{key}.json").read_text())
-        except (OSError, ValueError):
+        raw = _read_entry(self._mix_path(key), 4096)
+        if raw is None:
             return None
-        return data if isinstance(data, dict) and all(isinstance(v, (int, float)) for v in data.values()) else None
+        values = _decode_mix(raw, key)
+        if values is None:  # damaged or implausible: measure again
+            _remove(self._mix_path(key))
+        return values
 
     def put_mix(self, key: str, values: dict[str, float]) -> None:
-        if self.writable:
-            try:
-                _atomic_write(self.root / "mixes" / f"{key}.json", json.dumps(values).encode())
-            except OSError:
-                pass  # a measurement we cannot keep is measured again next time
+        if self.writable and _plausible(values):
+            self._write(self._mix_path(key), _encode_mix(values, key))
+
+
+def _real_dir(path: Path) -> None:
+    """Create `path` as a real folder; a symlink or file in its place is an error (never written through)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        path.mkdir(parents=True, exist_ok=True)
+        info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise OSError(errno.ENOTDIR, f"{path} is not a folder")
+
+
+def _clear_non_file(path: Path) -> None:
+    """A folder sitting where an entry belongs is removed, so the entry can be written."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _read_entry(path: Path, limit: int) -> bytes | None:
+    """An entry's bytes; None if it is missing, not a regular file, or too large."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _encode_clip(clip: Clip) -> bytes:
@@ -144,16 +207,41 @@ def _decode_clip(raw: bytes) -> Clip | None:
         if hashlib.sha256(pcm).hexdigest() != header["sha256"]:
             return None
         return Clip(np.frombuffer(pcm, dtype="<i2").astype(np.int16), float(header["level"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _mix_digest(values: dict[str, float], key: str) -> str:
+    body = json.dumps([key, [repr(float(values[f])) for f in MIX_FIELDS]])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _encode_mix(values: dict[str, float], key: str) -> bytes:
+    entry = {f: float(values[f]) for f in MIX_FIELDS}
+    entry["sha256"] = _mix_digest(entry, key)
+    return json.dumps(entry).encode()
+
+
+def _decode_mix(raw: bytes, key: str) -> dict[str, float] | None:
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        data = json.loads(raw)
+        values = {f: data[f] for f in MIX_FIELDS}
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+            return None
+        values = {f: float(v) for f, v in values.items()}
+        if data.get("sha256") != _mix_digest(values, key) or not _plausible(values):
+            return None
+        return values
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _plausible(values: dict[str, float]) -> bool:
+    """A measurement a real mix could give: no NaN, loudness within BS.1770's gate, peaks above it."""
+    integrated, peak, short = (values.get(f) for f in MIX_FIELDS)
+    if any(not isinstance(v, float) or math.isnan(v) for v in (integrated, peak, short)):
+        return False
+    if integrated == -math.inf:  # a silent session
+        return peak <= 0.0 or peak == -math.inf
+    return (-70.0 <= integrated <= 6.0 and (short == -math.inf or -70.0 <= short <= 12.0)
+            and math.isfinite(peak) and integrated - 12.0 <= peak <= 20.0)

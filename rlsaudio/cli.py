@@ -1,27 +1,42 @@
-"""The command line: parse options, call one core function, print the result."""
+"""The command line: parse options, call one core function, print the result.
+
+Errors are translated once, in `_Group.main`: a problem the user can fix is one line per
+problem (file, place, problem, fix) and exit status 2; a failure while rendering is one line
+and status 1; a bad option is one line, not click's usage text. Ctrl-C, SIGTERM and SIGHUP
+stop the work cleanly (staging folders removed, finished tracks kept) with status 128 + the
+signal; a closed pipe (`rlsaudio plan x | head`) ends quietly with status 141.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-import time
 from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import InputError, RlsaudioError
-from .modes import MODES, PACERS, ModeOptions
-from .routine import bundled_ids, load_routine
-from .session import SessionRequest, estimated_session, exact_session
-from .units import format_clock, format_length, parse_duration
+from . import __version__, limits
+from .errors import InputError, Problem, RlsaudioError
+from .modes import FORMATS, MODES, PACERS, ModeOptions, defaults, option_origin, table as mode_table
+from .report import TerminalReporter
+from .text import normalise, text_problem
+from .units import SAMPLE_RATE, format_clock, format_length, parse_duration
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+# --------------------------------------------------------------------------- option types
+
+
 class Duration(click.ParamType):
+    """A duration option, checked by the same limits as the routine keys."""
+
     name = "duration"
+
+    def __init__(self, max_ms: int, min_ms: int = 1, what: str = "duration", example: str = "15m"):
+        self.max_ms, self.min_ms, self.what, self.example = max_ms, min_ms, what, example
 
     def convert(self, value, param, ctx):
         if isinstance(value, int):
@@ -29,62 +44,199 @@ class Duration(click.ParamType):
         try:
             ms = parse_duration(value)
         except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-        if ms <= 0:
-            self.fail(f"must be more than zero, got {value}", param, ctx)
+            self.fail(f"{exc}; give a {self.what} like {self.example}", param, ctx)
+        problem = limits.duration_problem(ms, min_ms=self.min_ms, max_ms=self.max_ms, what=self.what)
+        if problem:
+            self.fail(problem, param, ctx)
         return ms
 
 
-DURATION = Duration()
+class Text(click.ParamType):
+    """A short text option (--name, --artist, --title): no control or invisible characters."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        problem = text_problem(value)
+        if problem:
+            self.fail(problem, param, ctx)
+        cleaned = normalise(value)
+        if not cleaned:
+            self.fail("is empty; give some text", param, ctx)
+        if len(cleaned) > limits.MAX_TEXT_OPTION_CHARS:
+            self.fail(f"is {len(cleaned)} characters long, more than the {limits.MAX_TEXT_OPTION_CHARS} allowed",
+                      param, ctx)
+        return cleaned
+
+
+TEXT = Text()
 
 
 def mode_options(f):
-    """Options shared by plan, build and playlist."""
+    """Options shared by plan, build, compose and playlist."""
+    d = defaults()
     f = click.option("--voice", "voice", metavar="NAME|FILE", help="Voice profile: joe, espeak or a profile .toml "
                      "(default: joe where piper is installed, else espeak).")(f)
-    f = click.option("--mode", type=click.Choice(MODES), default="massage", show_default=True,
-                     help="massage: clear cues for busy hands; bedtime: slower, softer, fades out.")(f)
-    f = click.option("--length", "length_ms", type=DURATION, metavar="DURATION",
-                     help="Fit the session to this length (e.g. 15m) by scaling pauses and rests.")(f)
-    f = click.option("--tail", "tail_ms", type=DURATION, metavar="DURATION",
-                     help="Keep going this long after the last words, then fade (bedtime default 30s).")(f)
+    f = click.option("--mode", type=click.Choice(MODES), default=d["mode"], show_default=True,
+                     help="; ".join(f"{m}: {mode_table()[m]['description']}" for m in MODES) + ".")(f)
+    f = click.option("--length", "length_ms", type=Duration(limits.MAX_SESSION_MS, what="length"), metavar="DURATION",
+                     help="Fit the session to this length (e.g. 15m).")(f)
+    f = click.option("--tail", "tail_ms", type=Duration(limits.MAX_TAIL_MS, what="tail", example="30m"),
+                     metavar="DURATION", help="Keep going this long after the last words, then fade (bedtime "
+                     "default 30s, at most 10h).")(f)
     f = click.option("--no-chime", "no_chime", is_flag=True, help="Spoken start cues only, no chime.")(f)
-    f = click.option("--pacer", type=click.Choice(PACERS), default="tones", show_default=True,
+    f = click.option("--pacer", type=click.Choice(PACERS), default=d["pacer"], show_default=True,
                      help="What keeps the breathing pace after the first spoken breaths.")(f)
     f = click.option("--soundscape", metavar="brown|pink|FILE",
                      help="Gentle background noise, or an audio file looped under the voice.")(f)
-    f = click.option("--soundscape-level", "soundscape_db", type=click.FloatRange(-40, -12), default=-22.0,
-                     show_default=True, metavar="DB", help="Soundscape level relative to the voice (-40 to -12 dB).")(f)
+    f = click.option("--soundscape-level", "soundscape_db", type=float, default=d["soundscape_db"],
+                     show_default=True, metavar="DB",
+                     help=f"Soundscape level relative to the voice ({d['soundscape_min_db']:g} to "
+                          f"{d['soundscape_max_db']:g} dB).")(f)
+    f = click.option("--points-file", "points_file", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Your own points, in the points library's format (see rlsaudio points).")(f)
     return f
 
 
-def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape,
-             soundscape_db) -> SessionRequest:
+def output_options(f):
+    """Options shared by build, compose and playlist: what is written."""
+    f = click.option("--format", "fmt", type=click.Choice(FORMATS), default=defaults()["format"], show_default=True,
+                     help="mp3; m4b (AAC, for audiobook apps); opus (small files).")(f)
+    f = click.option("--bitrate", default=None, metavar="RATE",
+                     help=f"Bitrate, e.g. 48k, {defaults()['bitrate_k']}k (default: the format's own).")(f)
+    f = click.option("--cover", type=click.Path(path_type=Path), help="Cover art (PNG or JPEG, at most 5 MB).")(f)
+    f = click.option("--no-page", "no_page", is_flag=True, help="Do not write the listen-along page.")(f)
+    return f
+
+
+def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, soundscape_db,
+             points_file, compose=None):
+    from .plan import TrackRequest
+
     options = ModeOptions(mode, tail_ms, not no_chime, pacer, soundscape, soundscape_db)
-    return SessionRequest(routine, voice, options, length_ms)
+    origins = {key: option_origin(flag) for key, flag in (
+        ("length", "--length"), ("tail", "--tail"), ("mode", "--mode"), ("pacer", "--pacer"),
+        ("soundscape_level", "--soundscape-level"), ("soundscape", "--soundscape"), ("voice", "--voice"))}
+    return TrackRequest(routine, voice, options, length_ms, compose=compose, points_file=points_file, origins=origins)
+
+
+# --------------------------------------------------------------------------- the group
+
+
+def _one_line_usage(exc: click.UsageError) -> str:
+    ctx = exc.ctx
+    where = ctx.command_path if ctx else "rlsaudio"
+    hint = f" (see {where} -h)"
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        names = exc.param.opts or [exc.param.human_readable_name]
+        name = max(names, key=len) if exc.param.param_type_name == "option" else exc.param.human_readable_name
+        return f"{where}: {name}: {exc.message}{hint}"
+    message = exc.format_message()
+    return f"{where}: {message[0].lower() + message[1:] if message else 'bad usage'}{hint}"
 
 
 class _Group(click.Group):
     """Translates the project's errors once, for every command: one line per problem."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.UsageError as exc:
+            _err(_one_line_usage(exc))
+            code = 2
+        except click.ClickException as exc:
+            _err(exc.format_message())
+            code = exc.exit_code
+        except (_Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+            _err(("\r\033[K" if _isatty(sys.stderr) else "") + "interrupted")
+            code = 128 + _Signals.received
+        except (_ClosedPipe, BrokenPipeError):
+            code = _closed_pipe()
+        code = _flush(code)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except RlsaudioError as exc:
             for line in exc.lines():
-                click.echo(line, err=True)
-            ctx.exit(exc.exit_code)
+                _err(line)
+            return exc.exit_code
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+            raise _Interrupted() from None  # past click, which would print a blank line first
+        except BrokenPipeError:
+            raise _ClosedPipe() from None  # past click, which would exit 1
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug: one line; the traceback only on request
             if os.environ.get("RLSAUDIO_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} "
-                       "(set RLSAUDIO_DEBUG=1 for the traceback and please report it)", err=True)
-            ctx.exit(1)
+            _err(f"internal error: {type(exc).__name__}: {exc} "
+                 "(set RLSAUDIO_DEBUG=1 for the traceback and please report it)")
+            return 1
+
+
+class _Interrupted(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP, carried past click's own handling."""
+
+
+class _ClosedPipe(Exception):
+    """Our reader closed the pipe, carried past click's own handling."""
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _err(line: str) -> None:
+    try:
+        click.echo(line, err=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _closed_pipe() -> int:
+    """Whoever read our output stopped (`| head`): nothing more to say, and no error to print."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 128 + signal.SIGPIPE
+
+
+def _flush(code: int) -> int:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+class _Signals:
+    """SIGTERM and SIGHUP stop rlsaudio like Ctrl-C: the work unwinds and cleans up."""
+
+    received = signal.SIGINT
+
+    @classmethod
+    def install(cls) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, cls._interrupt)
+
+    @classmethod
+    def _interrupt(cls, signum, frame):
+        cls.received = signum
+        raise KeyboardInterrupt
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -96,8 +248,12 @@ def cli():
     Examples:
       rlsaudio routines
       rlsaudio plan acupressure
-      rlsaudio validate my-routine.toml
+      rlsaudio build foot-reflexology
+      rlsaudio compose "SP 6" "K 3" --length 12m --mode bedtime
     """
+
+
+# --------------------------------------------------------------------------- commands
 
 
 @cli.command()
@@ -108,37 +264,45 @@ def routines():
     Example:
       rlsaudio routines
     """
+    from .plan import TrackRequest, plan_track
+    from .routine import bundled_ids
+
     rows = []
     for rid in bundled_ids():
-        session = estimated_session(SessionRequest(rid))
-        rows.append((rid, session.routine.title, str(len(session.routine.steps)),
-                     "~" + format_length(session.timeline.length)))
+        plan = plan_track(TrackRequest(rid), need_voice=False)
+        rows.append((rid, plan.routine.title, str(len(plan.routine.steps)), "~" + format_length(plan.estimated().length)))
     _table(("id", "title", "steps", "length"), rows)
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-def validate(files):
-    """Check routine files; print every problem, one per line.
+@click.option("--points-file", "points_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Your own points, for routines that name them.")
+def validate(files, points_file):
+    """Check routine, composition, playlist, voice profile or points files.
 
-    Exits 0 when all files are valid, 2 otherwise.
+    Prints every problem, one per line, and warnings about narration that states a length
+    --length could change. Exits 0 when all files are valid, 2 otherwise.
 
     \b
     Example:
-      rlsaudio validate calf.toml feet.toml
+      rlsaudio validate calf.toml week.toml
     """
+    from .checkfiles import check_file
+
     failed = False
     for name in files:
         try:
-            routine = load_routine(name)
+            summary, warnings = check_file(name, points_file)
         except InputError as exc:
             failed = True
             for line in exc.lines():
-                click.echo(line, err=True)
+                _err(line)
             continue
-        click.echo(f"{name}: ok ({routine.title!r}, {len(routine.steps)} steps)")
-    if failed:
-        raise click.exceptions.Exit(2)
+        for warning in warnings:
+            _err(f"warning: {warning}")
+        click.echo(f"{name}: ok ({summary})")
+    return 2 if failed else 0
 
 
 @cli.command()
@@ -150,7 +314,7 @@ def validate(files):
 def plan(routine, as_json, estimate, **mode):
     """Show the timeline of a routine: every phrase, hold, rest and pause.
 
-    ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file.
+    ROUTINE is a bundled id (see `rlsaudio routines`), a routine file or a composition file.
 
     \b
     Speech lengths are exact: phrases are synthesised (or taken from the speech cache) so
@@ -162,12 +326,20 @@ def plan(routine, as_json, estimate, **mode):
       rlsaudio plan my-routine.toml --json
       rlsaudio plan foot-reflexology --mode bedtime --length 30m
     """
-    request = _request(routine, **mode)
+    from .cache import Cache
+    from .plan import plan_track
+    from .render import speak
+
+    reporter = TerminalReporter()
+    session = plan_track(_request(routine, **mode), need_voice=not estimate)
     if estimate:
-        session = estimated_session(request)
+        timeline = session.estimated()
     else:
-        session, _ = exact_session(request, reporter=TerminalReporter())
-    timeline = session.timeline
+        timeline = session.timeline(speak(session, Cache(), reporter).length)
+    _print_plan(session, timeline, as_json, estimate)
+
+
+def _print_plan(session, timeline, as_json: bool, estimate: bool) -> None:
     if as_json:
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
@@ -176,7 +348,7 @@ def plan(routine, as_json, estimate, **mode):
     rows = []
     for e in timeline.events:
         what = e.text if e.kind == "speech" else e.reason
-        rows.append((format_clock(e.start), e.kind, f"{e.length / 22050:.1f}s", what))
+        rows.append((format_clock(e.start), e.kind, f"{e.length / SAMPLE_RATE:.1f}s", what))
     _table(("start", "kind", "length", "what"), rows, right=(0, 2))
     click.echo(f"Total {format_length(timeline.length)}, {len(timeline.chapters)} chapters")
 
@@ -189,7 +361,7 @@ def voices():
     Example:
       rlsaudio voices
     """
-    from .voices import bundled_voice_names, default_voice_name, load_profile
+    from .voices import bundled_voice_names, default_voice_name, load_profile, unavailable_reason
 
     try:
         default = default_voice_name()
@@ -198,24 +370,56 @@ def voices():
     rows = []
     for name in bundled_voice_names():
         profile = load_profile(name)
-        reason = profile.unavailable_reason()
+        reason = unavailable_reason(profile)
         status = "ready" if reason is None else f"unavailable: {reason}"
         rows.append((name + (" (default)" if name == default else ""), profile.engine, status, profile.description))
     _table(("voice", "engine", "status", "description"), rows)
 
 
+def _track_options(fmt, bitrate, cover, no_page):
+    from .encode import parse_bitrate
+    from .publish import TrackOptions
+    from .tags import load_cover
+
+    return TrackOptions(format=fmt, bitrate_k=parse_bitrate(bitrate) if bitrate else defaults()["bitrate_k"],
+                        cover=load_cover(cover) if cover else None, page=not no_page)
+
+
+def _build_all(requests, out_dir, options, reporter) -> None:
+    """Plan every track first (nothing is written if one is invalid), refuse name clashes, then build."""
+    from .output import safe_name, same_file_key
+    from .plan import plan_track
+    from .publish import build_track, file_stem
+
+    plans = [plan_track(r) for r in requests]
+    seen: dict[str, str] = {}
+    for p in plans:
+        key = same_file_key(file_stem(p, options))
+        if key in seen:
+            raise InputError(Problem(p.request.shown, f"would be written to the same file as {seen[key]} "
+                                     f"({safe_name(p.title)}{'.' + options.format}); give one of them another title, "
+                                     "or build them one at a time with -o"))
+        seen[key] = p.request.shown
+    for p in plans:
+        for warning in p.warnings:
+            reporter.warn(f"warning: {warning}")
+    for p in plans:
+        track = build_track(p, out_dir, options, reporter)
+        reporter.line(f"{track.path}  {format_length(track.length)}")
+
+
 @cli.command()
 @click.argument("routines", nargs=-1, required=True)
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("output"),
-              show_default=True, help="Folder for the MP3 tracks.")
-@click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant), e.g. 48k, 64k, 96k.")
-@click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art (PNG or JPEG).")
+              show_default=True, help="Folder for the tracks.")
+@output_options
 @mode_options
-def build(routines, out_dir, bitrate, cover, **mode):
-    """Render routines to tagged MP3 tracks, one per routine.
+def build(routines, out_dir, fmt, bitrate, cover, no_page, **mode):
+    """Render routines to tagged tracks, one per routine.
 
-    ROUTINE is a bundled id (see `rlsaudio routines`) or a routine file. Each track is written
-    to the output folder under a name made from its title, with a .lrc transcript beside it.
+    ROUTINE is a bundled id (see `rlsaudio routines`), a routine file or a composition file.
+    Each track is written to the output folder under a name made from its title, with its
+    transcript, chapters and listen-along page beside it.
 
     \b
     Examples:
@@ -223,28 +427,21 @@ def build(routines, out_dir, bitrate, cover, **mode):
       rlsaudio build foot-reflexology my-routine.toml -o ~/Music/rls --voice espeak
       rlsaudio build acupressure --mode bedtime --soundscape brown --tail 30m
     """
-    from .encode import parse_bitrate
-    from .render import TrackOptions, build_track
-
-    options = TrackOptions(bitrate_k=parse_bitrate(bitrate), cover=_cover(cover))
     reporter = TerminalReporter()
-    for ref in routines:
-        request = _request(ref, **mode)
-        track = build_track(request, out_dir, options, reporter)
-        reporter.line(f"{track.path}  {format_length(track.length)}")
+    _build_all([_request(ref, **mode) for ref in routines], out_dir, _track_options(fmt, bitrate, cover, no_page),
+               reporter)
 
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True, metavar="ROUTINE... | PLAYLIST.toml")
-@click.option("--name", help="Album and playlist name (required unless a playlist file is given).")
+@click.option("--name", type=TEXT, help="Album and playlist name (required unless a playlist file is given).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
               help="Folder for the tracks and the .m3u8 (default: output/NAME).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: the number of cores).")
-@click.option("--artist", help="Artist tag for every track (default: each routine's author).")
-@click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (constant).")
-@click.option("--cover", type=click.Path(dir_okay=False, path_type=Path), help="Cover art for every track.")
+@click.option("--artist", type=TEXT, help="Artist tag for every track (default: each routine's author).")
+@output_options
 @mode_options
-def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, **mode):
+def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page, **mode):
     """Render several routines as one album with numbered tracks and an .m3u8 playlist.
 
     Give routines and --name, or one playlist file (see the README). A track that fails
@@ -256,15 +453,20 @@ def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, **mode):
       rlsaudio playlist acupressure foot-reflexology --name "RLS evening"
       rlsaudio playlist week.toml -o ~/Music/rls --jobs 2
     """
-    from .playlist import build_playlist, default_jobs, from_arguments, load_playlist
+    from .jobs import default_jobs
+    from .output import safe_name
+    from .playlist import build_playlist, from_arguments, load_playlist
 
     if len(sources) == 1 and sources[0].endswith(".toml") and name is None:
-        spec = load_playlist(sources[0])
+        spec = _playlist_file(sources[0], load_playlist)
     else:
         if name is None:
-            raise click.UsageError('give --name "Album name" (or a single playlist .toml file)')
-        spec = from_arguments(sources, name, lambda r: _request(r, **mode), artist, cover, bitrate)
-    folder = out_dir or Path("output") / _safe(spec.name)
+            raise click.UsageError('give --name "Album name" to make an album of these routines, or a single '
+                                   "playlist .toml file with [[tracks]]")
+        options = _track_options(fmt, bitrate, cover, no_page)
+        spec = from_arguments(sources, name, lambda r: _request(r, **mode), artist, options.cover, options.bitrate_k,
+                              fmt)
+    folder = out_dir or Path("output") / safe_name(spec.name)
     reporter = TerminalReporter()
 
     def report(n, outcome):
@@ -273,18 +475,23 @@ def playlist(sources, name, out_dir, jobs, artist, bitrate, cover, **mode):
 
     result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report)
     if result.playlist:
-        click.echo(f"{result.playlist}  {len(result.tracks)} of {len(spec.tracks)} tracks")
+        reporter.line(f"{result.playlist}  {len(result.tracks)} of {len(spec.tracks)} tracks")
     for failure in result.failures:
         for line in failure.lines:
-            click.echo(f"track {failure.number} ({failure.routine}) failed: {line}", err=True)
-    if result.failures:
-        raise click.exceptions.Exit(result.exit_code)
+            _err(f"track {failure.number} ({failure.routine}) failed: {line}")
+    return result.exit_code
 
 
-def _safe(name):
-    from .output import safe_name
+def _playlist_file(name: str, load):
+    """A playlist file; a routine file given alone gets told what to do instead."""
+    from .errors import PlaylistError
+    from .tomlfile import read_toml
 
-    return safe_name(name)
+    source = read_toml(name, "playlist", PlaylistError)
+    if "steps" in source.data or "compose" in source.data:
+        raise InputError(Problem(name, 'is a routine file, not a playlist; give --name "Album name" to make an album '
+                                       "of routines, or a playlist file with [[tracks]]"))
+    return load(name)
 
 
 @cli.command()
@@ -306,8 +513,15 @@ def inspect(file, as_json):
         return
     rows = [(key, "" if info[key] is None else str(info[key])) for key in
             ("title", "artist", "album", "track", "genre", "year", "comment")]
-    rows += [("length", format_length(round(info["duration"] * 22050)) + f" ({info['duration']:.3f}s)"),
-             ("loudness", f"{info['loudness_lufs']} LUFS integrated, true peak {info['true_peak_dbtp']} dBTP"),
+    rows.append(("length", format_length(round(info["duration"] * SAMPLE_RATE)) + f" ({info['duration']:.3f}s)"))
+    if info["session_duration"] is not None:
+        session = format_length(round(info["session_duration"] * SAMPLE_RATE))
+        rows.append(("loudness", f"{info['loudness_lufs']} LUFS integrated over the session ({session}; the "
+                                 "mode's target applies here)"))
+        rows.append(("", f"{info['whole_file_lufs']} LUFS over the whole file, with its quiet tail"))
+    else:
+        rows.append(("loudness", f"{info['loudness_lufs']} LUFS integrated"))
+    rows += [("true peak", f"{info['true_peak_dbtp']} dBTP"),
              ("cover", info["cover"] or "none"),
              ("transcript", f"{info['transcript_lines']} lines")]
     width = max(len(k) for k, _ in rows)
@@ -315,58 +529,7 @@ def inspect(file, as_json):
         click.echo(f"{key.ljust(width)}  {value}")
     click.echo(f"chapters ({len(info['chapters'])}):")
     for chapter in info["chapters"]:
-        click.echo(f"  {format_clock(round(chapter['start'] * 22050)):>7}  {chapter['title']}")
-
-
-def _cover(path):
-    if path is None:
-        return None
-    from .tags import load_cover
-
-    return load_cover(path)
-
-
-class TerminalReporter:
-    """A progress bar on stderr when it is a terminal; nothing when piped."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty()
-        self.label, self.total, self.done, self._drawn = "", 0, 0, 0.0
-
-    def start(self, label: str, total: int) -> None:
-        self._finish()
-        self.label, self.total, self.done = label, max(1, total), 0
-        self._draw(force=True)
-
-    def advance(self, n: int = 1) -> None:
-        self.done = min(self.total, self.done + n)
-        self._draw(force=self.done == self.total)
-
-    def warn(self, message: str) -> None:
-        self._finish()
-        click.echo(message, err=True)
-
-    def line(self, message: str) -> None:
-        """A result line on stdout, printed cleanly over any progress bar."""
-        self._finish()
-        click.echo(message)
-
-    def _draw(self, force: bool = False) -> None:
-        if not self.enabled or (not force and time.monotonic() - self._drawn < 0.1):
-            return
-        self._drawn = time.monotonic()
-        filled = int(30 * self.done / self.total)
-        self.stream.write(f"\r{self.label[:40]:40} [{'#' * filled}{' ' * (30 - filled)}] {100 * self.done // self.total:3d}%")
-        self.stream.flush()
-        if self.done == self.total:
-            self._finish()
-
-    def _finish(self) -> None:
-        if self.enabled and self.label:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.label = ""
+        click.echo(f"  {format_clock(round(chapter['start'] * SAMPLE_RATE)):>7}  {chapter['title']}")
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:
@@ -377,6 +540,17 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[in
 
 
 def main() -> None:
-    cli(prog_name="rlsaudio")
+    from .engines.base import loaded_engines
 
-
+    _Signals.install()
+    code = cli.main(prog_name="rlsaudio", standalone_mode=False)
+    if loaded_engines():
+        # A speech engine's native threads (onnxruntime) may still be inside a call; letting the
+        # interpreter tear them down aborts the process (SIGABRT). Everything of ours is closed.
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(code)
+    sys.exit(code)

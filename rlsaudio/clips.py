@@ -51,23 +51,15 @@ def trim(samples: np.ndarray) -> np.ndarray:
     return samples[first:last]
 
 
-def true_peaks(x: np.ndarray) -> np.ndarray:
-    """Per-sample magnitude of the 4x oversampled signal: the peaks between samples too.
-
-    Some voices put strong energy near Nyquist, whose inter-sample peaks were 5 dB over the
-    sample peaks; a limiter that only sees samples let those through to the MP3.
-    """
-    from scipy.signal import resample_poly
-
-    up = resample_poly(x, 4, 1)[: 4 * len(x)]
-    return np.abs(up).reshape(len(x), 4).max(axis=1)
-
-
 def limit(x: np.ndarray, ceiling: float) -> np.ndarray:
     """A look-ahead true-peak limiter: gain dips smoothly around any peak above `ceiling`."""
     if x.size == 0:
         return x
-    peak = np.maximum(np.abs(x), true_peaks(x))
+    # Some voices put strong energy near Nyquist, whose inter-sample peaks were 5 dB over the
+    # sample peaks; a limiter that only sees samples let those through to the MP3.
+    from .loudness import true_peak_envelope
+
+    peak = true_peak_envelope(x)
     if peak.max() <= ceiling:
         return x
     wanted = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
@@ -92,7 +84,7 @@ def fade(x: np.ndarray) -> np.ndarray:
 
 def prepare(raw: np.ndarray) -> tuple[np.ndarray, float]:
     """Trim, level, limit and fade a raw engine clip. Returns (int16 samples, original level)."""
-    from .loudness import clip_level  # imports scipy: only on a cache miss
+    from .loudness import clip_level  # only on a cache miss
 
     trimmed = trim(raw)
     if trimmed.size < FRAME:

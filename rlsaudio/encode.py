@@ -1,28 +1,30 @@
-"""PCM -> MP3 through ffmpeg's libmp3lame, streamed.
+"""PCM -> an audio file through ffmpeg, streamed; and the checks that the file is whole.
 
 Why ffmpeg and not pydub's export or lameenc: pydub's export needs the whole track as one
 AudioSegment (1.3 GB for an 8-hour track); lameenc writes no Xing/LAME header, so players
 cannot trim the encoder delay and every event would land ~50 ms late. ffmpeg writes that
-header, takes PCM on a pipe, and encodes on the second core while Python mixes the next
-chunk. The binary is the system's `ffmpeg` when it has libmp3lame, else the one shipped in
-the imageio-ffmpeg wheel; pydub is pointed at the same binary.
+header, takes PCM on a pipe, and encodes on another core while Python mixes the next chunk.
+
+A writer's file is a temporary one in a private staging folder: the caller verifies it
+against the plan and commits it. `close()` fails when ffmpeg fails, when ffmpeg reports a
+write error (even with exit status 0), and when ffmpeg stops taking audio for too long.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import queue
-import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-from functools import cache
+import time
 from pathlib import Path
 
 import numpy as np
 
+from . import ffmpeg as ff
+from . import limits
 from .errors import EncoderError, InputError, OutputError, Problem
 from .units import SAMPLE_RATE
 
@@ -35,75 +37,33 @@ CODEC_GAIN_DB = -20 * math.log10(0.95)
 BITRATES_K = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 
 
-def parse_bitrate(text: str) -> int:
+def parse_bitrate(text: str, origin: Problem | None = None) -> int:
     value = text.strip().lower().removesuffix("k").removesuffix("bps").removesuffix("k")
     if not value.isdigit() or int(value) not in BITRATES_K:
-        raise InputError(Problem("--bitrate", f"{text!r} is not an MP3 bitrate for 22.05 kHz audio; use one of "
-                                 + ", ".join(f"{b}k" for b in BITRATES_K)))
+        base = origin or Problem("--bitrate", "")
+        raise InputError(Problem(base.file, f"{text!r} is not an MP3 bitrate for 22.05 kHz audio; use one of "
+                                 + ", ".join(f"{b}k" for b in BITRATES_K), base.place, base.line))
     return int(value)
 
 
-@cache
-def _has_mp3_encoder(binary: str) -> bool:
-    try:
-        out = subprocess.run([binary, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "libmp3lame" in out.stdout
+class StreamWriter:
+    """Streams int16 chunks into one ffmpeg process writing `path`.
 
-
-def find_ffmpeg() -> str:
-    """The ffmpeg to use: $RLSAUDIO_FFMPEG, else a system one with libmp3lame, else the wheel's."""
-    override = os.environ.get("RLSAUDIO_FFMPEG")
-    if override:
-        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise EncoderError(f"RLSAUDIO_FFMPEG={override} is not an executable ffmpeg; fix or unset it")
-        return override
-    system = shutil.which("ffmpeg")
-    if system and _has_mp3_encoder(system):
-        return system
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # ImportError, or RuntimeError when the wheel has no binary for this platform
-        raise EncoderError("no ffmpeg found: pip install imageio-ffmpeg (scripts/run does) "
-                           "or install ffmpeg with libmp3lame") from None
-
-
-def audio_segment_class():
-    """pydub's AudioSegment, imported without its import-time warnings (no ffmpeg on PATH,
-    audioop deprecation): pydub decides its converter at import, we set it when we need it."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pydub import AudioSegment
-    return AudioSegment
-
-
-def configure_pydub(ffmpeg: str) -> None:
-    audio_segment_class().converter = ffmpeg
-
-
-class Mp3Writer:
-    """Streams int16 chunks into ffmpeg; `close()` waits and turns failures into clear errors.
-
-    A writer thread feeds the pipe so the caller can mix the next chunk while ffmpeg encodes.
-    The file at `path` is a temporary one: the caller renames it into place when complete.
+    A feeder thread writes the pipe, so the caller can mix the next chunk while ffmpeg encodes.
     """
 
-    def __init__(self, path: Path, bitrate_k: int = 64, ffmpeg: str | None = None, shown: str | None = None):
+    def __init__(self, path: Path, codec_args: list[str], ffmpeg: str | None = None, shown: str | None = None,
+                 stall_s: float = limits.FFMPEG_STALL_S):
         self.path = path
         self.shown = shown or str(path)
+        self.stall_s = stall_s
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._stderr = tempfile.TemporaryFile()
         cmd = [
-            ffmpeg or find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
+            ffmpeg or ff.find(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
             "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
-            "-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", f"{bitrate_k}k",
-            "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1", "-f", "mp3", str(path),
+            "-map_metadata", "-1", *codec_args, ff.file_url(path),
         ]
         try:
             # Its own session: Ctrl-C reaches Python, which stops ffmpeg and removes the file,
@@ -111,6 +71,7 @@ class Mp3Writer:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
                                           start_new_session=True)
         except OSError as exc:
+            self._stderr.close()
             raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
         self._thread = threading.Thread(target=self._feed, name="rlsaudio-encode", daemon=True)
         self._thread.start()
@@ -134,27 +95,59 @@ class Mp3Writer:
     def write(self, pcm: np.ndarray) -> None:
         if self._error is not None:
             self.close()  # raises with ffmpeg's reason
-        self._queue.put(pcm.astype("<i2", copy=False).tobytes())
+        try:
+            self._queue.put(pcm.astype("<i2", copy=False).tobytes(), timeout=self.stall_s)
+        except queue.Full:
+            self.abort()
+            raise EncoderError(f"{self.shown}: ffmpeg stopped taking audio for {self.stall_s:g}s and was stopped; "
+                               "try again, or set RLSAUDIO_FFMPEG to another ffmpeg") from None
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        code = self._proc.wait()
+        deadline = time.monotonic() + self.stall_s
+        try:
+            self._queue.put(None, timeout=self.stall_s)
+        except queue.Full:
+            pass
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        try:
+            code = self._proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.abort()
+            raise EncoderError(f"{self.shown}: ffmpeg did not finish within {self.stall_s:g}s and was stopped; "
+                               "try again, or set RLSAUDIO_FFMPEG to another ffmpeg") from None
         self._stderr.seek(0)
         message = self._stderr.read().decode(errors="replace").strip()
         self._stderr.close()
-        if code != 0:
-            raise _encode_failure(self.shown, message, code)
+        failure = ff.write_error(message)
+        if code != 0 or failure:
+            raise encode_failure(self.shown, failure or message, code)
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            raise EncoderError(f"{self.shown}: ffmpeg finished without writing the file; "
+                               "set RLSAUDIO_FFMPEG to a working ffmpeg")
 
     def abort(self) -> None:
         """Stop ffmpeg at once (Ctrl-C, an error upstream); the caller removes the file."""
-        self._proc.kill()
+        if self._proc.poll() is None:
+            self._proc.kill()
         try:
             self._queue.put_nowait(None)
         except queue.Full:
             pass
         self._proc.wait()
-        self._stderr.close()
+        if not self._stderr.closed:
+            self._stderr.close()
+
+
+def mp3_args(bitrate_k: int) -> list[str]:
+    return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_k}k", "-id3v2_version", "0", "-write_id3v1", "0",
+            "-write_xing", "1", "-f", "mp3"]
+
+
+class Mp3Writer(StreamWriter):
+    """MP3, constant bitrate, with the Xing/LAME header that makes decoding gapless."""
+
+    def __init__(self, path: Path, bitrate_k: int = 64, ffmpeg: str | None = None, shown: str | None = None):
+        super().__init__(path, mp3_args(bitrate_k), ffmpeg, shown)
 
 
 LAME_DECODER_DELAY = 529  # samples every mp3 decoder adds, on top of the encoder's delay
@@ -187,13 +180,58 @@ def gapless_skip(path: Path) -> int:
     return 0
 
 
-def _encode_failure(shown: str, message: str, code: int) -> Exception:
+def encode_failure(shown: str, message: str, code: int) -> Exception:
     lowered = message.lower()
+    last = ff.last_line(message, f"exit status {code}")
     if "no space left" in lowered or "file too large" in lowered or "disk quota" in lowered:
-        return OutputError(f"{shown}: the disk is full ({message.splitlines()[-1]}); free some space and build again")
+        return OutputError(f"{shown}: the disk is full ({last}); free some space and build again")
     if code == -signal.SIGXFSZ:  # a file size limit (ulimit -f) kills the writer outright
         return OutputError(f"{shown}: the disk is full (file size limit reached); free some space and build again")
-    if "permission denied" in lowered:
-        return OutputError(f"{shown}: permission denied; choose a folder you can write with -o")
-    last = message.splitlines()[-1] if message else f"exit status {code}"
+    if "permission denied" in lowered or "read-only file system" in lowered:
+        return OutputError(f"{shown}: the folder cannot be written; choose a folder you can write with -o")
     return EncoderError(f"{shown}: ffmpeg failed to encode: {last}")
+
+
+class AudioFormat:
+    """One output format: its file suffix, how to write it, and how to check a written file."""
+
+    name = ""
+    suffix = ""
+    mime = ""
+    codec_gain_db = 0.0  # the encoder's own gain, made up for in the mix
+
+    def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
+        raise NotImplementedError
+
+    def decoded_samples(self, path: Path, ffmpeg: str) -> int:
+        """How many samples a player decodes from the file."""
+        pcm, problem = ff.decode_all(path, ffmpeg=ffmpeg)
+        if problem:
+            raise ValueError(problem)
+        return int(pcm.size)
+
+    def verify(self, path: Path, samples: int, ffmpeg: str, shown: str) -> None:
+        """The written file decodes to exactly the planned length, or OutputError: never commit a short track."""
+        try:
+            got = self.decoded_samples(path, ffmpeg)
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"{shown}: the written file is damaged ({exc}); check the disk (is it full?) "
+                              "and build again") from None
+        if got != samples:
+            raise OutputError(f"{shown}: the written file decodes to {got / SAMPLE_RATE:.3f}s instead of the planned "
+                              f"{samples / SAMPLE_RATE:.3f}s; the disk may be full: free some space and build again")
+
+
+class Mp3Format(AudioFormat):
+    name, suffix, mime = "mp3", ".mp3", "audio/mpeg"
+    codec_gain_db = CODEC_GAIN_DB
+
+    def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
+        return Mp3Writer(path, bitrate_k, ffmpeg, shown)
+
+
+FORMATS: dict[str, AudioFormat] = {"mp3": Mp3Format()}
+
+
+def audio_format(name: str) -> AudioFormat:
+    return FORMATS[name]

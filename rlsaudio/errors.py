@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .text import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,12 +24,19 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
-        return _one_line(text)
+        # One line: control characters from user input (a key named "a\nb") are escaped.
+        return printable(text)
 
 
-def _one_line(text: str) -> str:
-    """A problem is one line: control characters from user input (a key named "a\nb") are escaped."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text)
+def at_origin(origin: Problem | None, problem: Problem) -> Problem:
+    """`problem` told at the place its value was set, such as a playlist file's line.
+
+    A value from the command line (an origin like "--cover") keeps the problem as it is:
+    the problem already names the file the option gave."""
+    if origin is None or origin.file.startswith("--"):
+        return problem
+    inner = f"{problem.file}: {problem.message}" if problem.file else problem.message
+    return Problem(origin.file, inner, origin.place, origin.line)
 
 
 class RlsaudioError(Exception):
@@ -36,7 +45,7 @@ class RlsaudioError(Exception):
     exit_code = 1
 
     def lines(self) -> list[str]:
-        return [str(self)]
+        return [printable(str(self))]
 
 
 class InputError(RlsaudioError):
@@ -64,6 +73,10 @@ class PlaylistError(InputError):
 
 class VoiceError(InputError):
     """A voice profile is unknown, invalid or cannot run on this machine."""
+
+
+class PointsError(InputError):
+    """A points file is missing, unreadable or invalid, or a point code is unknown."""
 
 
 class FitError(InputError):

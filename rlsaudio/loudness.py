@@ -339,6 +339,18 @@ def _lufs_array(mean_squares: np.ndarray) -> np.ndarray:
     return _OFFSET_DB + 10.0 * logs
 
 
+def true_peak_envelope(x: np.ndarray) -> np.ndarray:
+    """Per sample, the largest magnitude of the sample and its three 4x-interpolated neighbours
+    after it (BS.1770-4 Annex 2): the peaks between samples that a limiter must see too."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return x
+    half = _TRUE_PEAK_TAPS // 2
+    padded = np.concatenate((np.zeros(half - 1), x, np.zeros(half)))
+    phases = sliding_window_view(padded, _TRUE_PEAK_TAPS) @ _TRUE_PEAK_MATRIX
+    return np.maximum(np.abs(phases).max(axis=1), np.abs(x))
+
+
 def _oversampled_peak(window: np.ndarray) -> float:
     """Largest |value| of the 4x interpolation over `window` (needs 12 samples per output)."""
     if window.size < _TRUE_PEAK_TAPS:

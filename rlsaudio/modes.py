@@ -1,24 +1,42 @@
 """Listening modes: the same routine for busy hands (massage) or for falling asleep (bedtime).
 
 A mode is a `Style` for the timeline builder plus mix settings (loudness target, fades,
-soundscape). Everything a mode changes is listed here, in one place.
+soundscape). Every value a mode sets lives in one table, `data/modes.toml`; this module reads
+it, checks a user's mode options (from the command line or a playlist file, with the same
+code and the same words) and turns them into a Style and MixSettings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
 
+from . import limits
 from .errors import InputError, Problem
+from .profile import VoiceProfile
 from .timeline import Style
-from .voices import VoiceProfile
 
-MODES = ("massage", "bedtime")
 PACERS = ("tones", "silence")
-MIN_BEDTIME_TAIL_MS = 20_000
-DEFAULT_BEDTIME_TAIL_MS = 30_000
-MAX_TAIL_MS = 10 * 3_600_000
-DEFAULT_SOUNDSCAPE_DB = -22.0
-SOUNDSCAPE_DB_RANGE = (-40.0, -12.0)  # never closer than 12 dB to the voice
+FORMATS = ("mp3", "m4b", "opus")
+
+
+@cache
+def table() -> dict[str, Any]:
+    return tomllib.loads((resources.files("rlsaudio.data") / "modes.toml").read_text(encoding="utf-8"))
+
+
+def defaults() -> dict[str, Any]:
+    return table()["defaults"]
+
+
+def mode_names() -> tuple[str, ...]:
+    return tuple(name for name in table() if name != "defaults")
+
+
+MODES = mode_names()
 
 
 @dataclass(frozen=True)
@@ -26,9 +44,9 @@ class MixSettings:
     """What the mixer needs beyond the timeline."""
 
     target_lufs: float
-    true_peak_db: float = -3.0  # PCM ceiling: the MP3 encoder overshoots speech peaks by 1-2 dB; -1.5 dBTP must hold
+    true_peak_db: float = -3.0
     soundscape: str | None = None  # "brown", "pink" or a file path
-    soundscape_db: float = DEFAULT_SOUNDSCAPE_DB  # relative to the voice
+    soundscape_db: float = -22.0  # relative to the voice
     soundscape_fade_in_ms: int = 8000
 
 
@@ -39,53 +57,74 @@ class ModeOptions:
     chime: bool = True
     pacer: str = "tones"
     soundscape: str | None = None
-    soundscape_db: float = DEFAULT_SOUNDSCAPE_DB
+    soundscape_db: float = -22.0
+
+
+# Where each option came from, for errors: "--tail" on the command line, or a playlist line.
+Origins = dict[str, Problem]
+
+
+def option_origin(option: str) -> Problem:
+    return Problem(option, "")
+
+
+def located(origins: Origins | None, key: str, message: str, fallback: str) -> Problem:
+    base = (origins or {}).get(key) or Problem(fallback, "")
+    return replace(base, message=message)
+
+
+def check_options(options: ModeOptions, origins: Origins | None = None) -> None:
+    """Every mode option in range, with the same words for files and the command line."""
+    problems = []
+    if options.mode not in MODES:
+        problems.append(located(origins, "mode", f'unknown mode "{options.mode}"; use ' + " or ".join(MODES), "--mode"))
+    if options.pacer not in PACERS:
+        problems.append(located(origins, "pacer", f'unknown pacer "{options.pacer}"; use tones or silence', "--pacer"))
+    d = defaults()
+    lo, hi = d["soundscape_min_db"], d["soundscape_max_db"]
+    if not lo <= options.soundscape_db <= hi:
+        problems.append(located(origins, "soundscape_level",
+                                f"must be between {lo:g} and {hi:g} dB (the soundscape stays at least 12 dB under the "
+                                f"voice), got {options.soundscape_db:g}", "--soundscape-level"))
+    if options.tail_ms is not None:
+        message = limits.duration_problem(options.tail_ms, max_ms=limits.MAX_TAIL_MS, what="the tail")
+        if message is None and options.mode == "bedtime" and options.tail_ms < limits.MIN_BEDTIME_TAIL_MS:
+            message = "bedtime needs a tail of at least 20s for its fade to silence; use 20s or longer"
+        if message:
+            problems.append(located(origins, "tail", message, "--tail"))
+    if problems:
+        raise InputError(problems)
 
 
 def style_for(options: ModeOptions, voice: VoiceProfile) -> Style:
-    if options.mode not in MODES:
-        raise InputError(Problem("--mode", f'unknown mode "{options.mode}"; use massage or bedtime'))
-    if options.pacer not in PACERS:
-        raise InputError(Problem("--pacer", f'unknown pacer "{options.pacer}"; use tones or silence'))
-    if options.mode == "massage":
-        return Style(
-            mode="massage",
-            sentence_gap_ms=voice.sentence_pause_ms,
-            chime="chime" if options.chime else None,
-            pacer=options.pacer,
-            tail_ms=options.tail_ms or 0,
-            fade_out_ms=min(options.tail_ms or 0, 10_000),
-        )
-    tail = DEFAULT_BEDTIME_TAIL_MS if options.tail_ms is None else options.tail_ms
-    if tail < MIN_BEDTIME_TAIL_MS:
-        raise InputError(Problem("--tail", "bedtime needs a tail of at least 20s for its fade to silence; "
-                                 "use --tail 20s or longer"))
+    mode = table()[options.mode]
+    tail = mode["default_tail_ms"] if options.tail_ms is None else options.tail_ms
+    base_rate = voice.bedtime_rate if options.mode == "bedtime" else 1.0
+    fade = min(tail, mode["max_fade_ms"])
+    if options.mode == "bedtime":  # over the last third of a long tail, at least its minimum
+        fade = max(mode["min_tail_ms"], min(tail, max(tail // 3, mode["min_tail_ms"]), mode["max_fade_ms"]))
     return Style(
-        mode="bedtime",
-        sentence_gap_ms=round(voice.sentence_pause_ms * 1.5),
-        cue_gap_ms=1000,
-        step_gap_ms=3000,
-        chime="chime-soft" if options.chime else None,
-        chime_ms=1400,
-        chime_db=-16.0,
-        closing_bell=False,
-        time_left=False,
+        mode=options.mode,
+        sentence_gap_ms=round(voice.sentence_pause_ms * mode["sentence_gap_factor"]),
+        cue_gap_ms=mode["cue_gap_ms"],
+        step_gap_ms=mode["step_gap_ms"],
+        chime=mode["chime"] if options.chime else None,
+        chime_ms=mode["chime_ms"],
+        chime_db=mode["chime_db"],
+        closing_bell=mode["closing_bell"],
+        time_left=mode["time_left"],
         pacer=options.pacer,
-        pacer_db=-24.0,
-        # Speech starts at the voice's bedtime rate and slows by another 10% by the last step,
-        # while its level falls by 3 dB: the wind-down.
-        rate_start=voice.bedtime_rate,
-        rate_end=round(voice.bedtime_rate * 0.9, 3),
-        gain_end_db=-3.0,
+        pacer_db=mode["pacer_db"],
+        rate_start=round(base_rate * mode["rate_start"], 3),
+        rate_end=round(base_rate * mode["rate_end"], 3),
+        gain_end_db=mode["gain_end_db"],
         tail_ms=tail,
-        fade_out_ms=max(MIN_BEDTIME_TAIL_MS, min(tail, max(tail // 3, MIN_BEDTIME_TAIL_MS), 600_000)),
+        fade_out_ms=fade,
     )
 
 
 def mix_settings_for(options: ModeOptions) -> MixSettings:
-    lo, hi = SOUNDSCAPE_DB_RANGE
-    if not lo <= options.soundscape_db <= hi:
-        raise InputError(Problem("--soundscape-level", f"must be between {lo:g} and {hi:g} dB (the soundscape stays "
-                                 f"at least 12 dB under the voice), got {options.soundscape_db:g}"))
-    target = -24.0 if options.mode == "bedtime" else -19.0
-    return MixSettings(target_lufs=target, soundscape=options.soundscape, soundscape_db=options.soundscape_db)
+    d = defaults()
+    return MixSettings(target_lufs=table()[options.mode]["target_lufs"], true_peak_db=d["true_peak_db"],
+                       soundscape=options.soundscape, soundscape_db=options.soundscape_db,
+                       soundscape_fade_in_ms=d["soundscape_fade_in_ms"])

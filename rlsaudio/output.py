@@ -1,8 +1,10 @@
-"""Output files: safe names inside the output folder, and atomic replacement.
+"""Output names and folders: safe file names from titles, the files of one track, the folder.
 
-A track is written under a temporary name in the destination folder and renamed into place
-only when it is complete and tagged, so an interrupted or failed build never leaves a half
-file and never replaces a good one.
+Names come from titles a user wrote, so they are made safe: no separators, no `..`, no
+control or invisible characters, no hidden or reserved names, at most 150 bytes; a track
+always lands inside its folder. Two tracks whose names would be the same file (the same
+title twice, or one title spelled in two Unicode forms, or differing only in case on a
+case-insensitive disk) are refused before anything is rendered.
 """
 
 from __future__ import annotations
@@ -10,21 +12,30 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from .errors import OutputError
+from .text import bad_character
 
 _UNSAFE = re.compile(r'(?:\s*[\x00-\x1f\x7f/\\:*?"<>|]+\s*)+')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 MAX_NAME_BYTES = 150
-TEMP_PREFIX = ".rlsaudio-part-"
+
+# The files published beside a track, by role: (suffix after the stem, description).
+SIDECARS = {
+    "lrc": ".lrc",  # synced lyrics: one timed line per sentence
+    "transcript": ".vtt",  # WebVTT captions: every sentence (podcast:transcript)
+    "chapters_vtt": ".chapters.vtt",  # WebVTT chapters
+    "chapters_json": ".chapters.json",  # Podcasting 2.0 chapters
+    "page": ".html",  # the listen-along page
+}
 
 
 def safe_name(title: str, fallback: str = "untitled") -> str:
     """A file name (no extension) from a title: no separators, no `..`, no hidden or reserved names."""
     name = unicodedata.normalize("NFC", title)
+    name = "".join(" " if bad_character(ch) else ch for ch in name)
     name = _UNSAFE.sub(" - ", name)
     name = " ".join(name.split()).strip(" .-")
     name = re.sub(r"\.{2,}", ".", name)
@@ -35,6 +46,27 @@ def safe_name(title: str, fallback: str = "untitled") -> str:
     if name.lower().split(".")[0] in _RESERVED:
         name = f"{name}_"
     return name
+
+
+def same_file_key(name: str) -> str:
+    """Names that would be one file on some disk (Unicode forms, case) share this key."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+@dataclass(frozen=True)
+class TrackFiles:
+    """Where one track's files go: the audio and each sidecar, all in one folder."""
+
+    folder: Path
+    stem: str
+    suffix: str
+
+    @property
+    def audio(self) -> Path:
+        return self.folder / (self.stem + self.suffix)
+
+    def sidecar(self, role: str) -> Path:
+        return self.folder / (self.stem + SIDECARS[role])
 
 
 def output_dir(path: Path) -> Path:
@@ -50,29 +82,3 @@ def output_dir(path: Path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: the output folder is not writable; choose another with -o")
     return path
-
-
-def inside(folder: Path, name: str) -> Path:
-    path = folder / name
-    if path.resolve().parent != folder.resolve():
-        raise OutputError(f"{name!r} would be written outside {folder}; this is a bug, please report it")
-    return path
-
-
-@contextmanager
-def staged(final: Path, suffix: str) -> Iterator[Path]:
-    """A temporary path beside `final`; removed if the block fails or is interrupted."""
-    temp = final.parent / f"{TEMP_PREFIX}{os.getpid()}-{final.stem[:40]}{suffix}"
-    try:
-        yield temp
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def commit(temp: Path, final: Path) -> None:
-    try:
-        os.replace(temp, final)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise OutputError(f"{final}: could not move the finished file into place ({exc.strerror or exc})") from None

@@ -1,43 +1,51 @@
-"""Playlists: several routines rendered as one album, in parallel, with an .m3u8.
+"""Playlists: several routines rendered as one album, with numbered tracks and an .m3u8.
 
 A playlist comes from the command line (`ROUTINE... --name NAME`) or from a playlist file.
-Each track renders in its own worker process (--jobs). A track that fails does not stop
-the others: they complete, the failure is reported at the end, and the .m3u8 lists only
-the tracks that exist.
+Every track is planned up front in this process, so a problem with a track's options names
+its line in the playlist file before anything renders. Tracks then render in worker
+processes (`jobs.py`); a track that fails does not stop the others: they complete, each
+failure is reported at the end, and the .m3u8 lists only the tracks that exist.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from . import output
-from .errors import InputError, PlaylistError, Problem, RlsaudioError
-from .modes import DEFAULT_SOUNDSCAPE_DB, MODES, PACERS, SOUNDSCAPE_DB_RANGE, ModeOptions
-from .render import Reporter, Track, TrackOptions, build_track
-from .session import SessionRequest
+from . import jobs as workers
+from . import limits
+from .cache import Cache
 from .encode import parse_bitrate
+from .errors import EngineError, InputError, PlaylistError, Problem, RlsaudioError
+from .modes import FORMATS, MODES, PACERS, ModeOptions, check_options, defaults
+from .output import output_dir, safe_name
+from .plan import SessionPlan, TrackRequest, plan_track
+from .publish import Track, TrackOptions, build_track
+from .report import Quiet, Reporter
+from .routine import bundled_ids
+from .safeio import Staging, clean_stale
+from .sidecars import one_line
+from .tags import load_cover
 from .tomlfile import Checker, Source, parse_toml_bytes, read_toml
 from .units import SAMPLE_RATE
 
-TOP_KEYS = ("name", "artist", "cover", "voice", "mode", "bitrate", "tracks")
-TRACK_KEYS = ("routine", "voice", "mode", "length", "tail", "soundscape", "soundscape_level", "chime", "pacer")
-MAX_TRACKS = 99
+TOP_KEYS = ("name", "artist", "cover", "voice", "mode", "bitrate", "format", "tracks")
+TRACK_KEYS = ("routine", "compose", "title", "hold", "voice", "mode", "length", "tail", "soundscape",
+              "soundscape_level", "chime", "pacer")
+OPTION_KEYS = ("mode", "tail", "pacer", "soundscape_level", "length", "voice", "soundscape")
 
 
 @dataclass(frozen=True)
 class PlaylistSpec:
     name: str
-    tracks: tuple[SessionRequest, ...]
+    tracks: tuple[TrackRequest, ...]
     artist: str | None = None
-    cover: Path | None = None
-    bitrate: str = "64k"
+    cover: tuple[bytes, str] | None = None
+    bitrate_k: int = 64
+    format: str = "mp3"
     source: str = ""
 
 
@@ -74,6 +82,10 @@ def parse_playlist(text: str | bytes, name: str = "<playlist>", base: Path = Pat
     return playlist_from_source(parse_toml_bytes(text, name, "playlist", PlaylistError), base)
 
 
+def is_playlist(source: Source) -> bool:
+    return "tracks" in source.data and "steps" not in source.data
+
+
 def playlist_from_source(source: Source, base: Path) -> PlaylistSpec:
     check = Checker(source)
     data = source.data
@@ -81,37 +93,36 @@ def playlist_from_source(source: Source, base: Path) -> PlaylistSpec:
     name = check.text(data, "name", "", required=True)
     artist = check.text(data, "artist", "")
     voice = check.text(data, "voice", "", max_chars=1000)
-    mode = _choice(check, data, "mode", "", MODES) or "massage"
-    bitrate = check.text(data, "bitrate", "") or "64k"
+    mode = check.choice(data, "mode", "", MODES) or defaults()["mode"]
+    fmt = check.choice(data, "format", "", FORMATS) or defaults()["format"]
+    bitrate_text = check.text(data, "bitrate", "") or f"{defaults()['bitrate_k']}k"
+    bitrate = defaults()["bitrate_k"]
     try:
-        parse_bitrate(bitrate)
+        bitrate = parse_bitrate(bitrate_text, check.where("bitrate"))
     except InputError as exc:
-        check.problem("bitrate", exc.problems[0].message)
-    cover = check.text(data, "cover", "", max_chars=1000)
-    tracks: list[SessionRequest] = []
+        check.problems += exc.problems
+    cover = None
+    cover_ref = check.text(data, "cover", "", max_chars=1000)
+    if cover_ref:
+        try:
+            cover = load_cover(_relative(base, cover_ref), check.where("cover"))
+        except InputError as exc:
+            check.problems += exc.problems
+    tracks: list[TrackRequest] = []
     raw = data.get("tracks")
     if raw is None:
         check.problem("", "no tracks; add [[tracks]] tables with routine = \"acupressure\" or a file path")
     elif not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
         check.problem("tracks", "expected one or more [[tracks]] tables, each with a routine")
-    elif len(raw) > MAX_TRACKS:
-        check.problem("tracks", f"{len(raw)} tracks, more than the {MAX_TRACKS} allowed; split the playlist")
+    elif len(raw) > limits.MAX_TRACKS:
+        check.problem("tracks", f"{len(raw)} tracks, more than the {limits.MAX_TRACKS} allowed; split the playlist")
     else:
         for i, table in enumerate(raw):
             track = _track(check, table, f"tracks[{i}]", base, voice, mode)
             if track is not None:
                 tracks.append(track)
     check.raise_if_any(PlaylistError)
-    return PlaylistSpec(name or "", tuple(tracks), artist, _relative(base, cover) if cover else None, bitrate,
-                        source.name)
-
-
-def _choice(check: Checker, table: dict[str, Any], key: str, place: str, allowed: tuple[str, ...]) -> str | None:
-    value = check.text(table, key, place)
-    if value is not None and value not in allowed:
-        check.problem(f"{place}.{key}" if place else key, f'unknown {key} "{value}"; use ' + " or ".join(allowed))
-        return None
-    return value
+    return PlaylistSpec(name or "", tuple(tracks), artist, cover, bitrate, fmt, source.name)
 
 
 def _relative(base: Path, ref: str) -> Path:
@@ -120,54 +131,81 @@ def _relative(base: Path, ref: str) -> Path:
 
 
 def _track(check: Checker, table: dict[str, Any], place: str, base: Path, voice: str | None,
-           mode: str) -> SessionRequest | None:
+           mode: str) -> TrackRequest | None:
     before = len(check.problems)
     check.keys(table, place, TRACK_KEYS)
-    routine = check.text(table, "routine", place, required=True, max_chars=1000)
+    routine = check.text(table, "routine", place, max_chars=1000)
+    composition = _composition(check, table, place, routine)
     track_voice = check.text(table, "voice", place, max_chars=1000) or voice
-    track_mode = _choice(check, table, "mode", place, MODES) or mode
-    length = check.duration(table, "length", place, max_ms=12 * 3_600_000)
-    tail = check.duration(table, "tail", place, max_ms=10 * 3_600_000)
+    track_mode = check.choice(table, "mode", place, MODES) or mode
+    length = check.duration(table, "length", place, max_ms=limits.MAX_SESSION_MS)
+    tail = check.duration(table, "tail", place, max_ms=limits.MAX_TAIL_MS)
     scape = check.text(table, "soundscape", place, max_chars=1000)
-    level = check.number(table, "soundscape_level", place, lo=SOUNDSCAPE_DB_RANGE[0], hi=SOUNDSCAPE_DB_RANGE[1])
+    level = check.number(table, "soundscape_level", place, lo=-1000, hi=1000)
     chime = check.boolean(table, "chime", place)
-    pacer = _choice(check, table, "pacer", place, PACERS)
-    if len(check.problems) > before or routine is None:
+    pacer = check.choice(table, "pacer", place, PACERS)
+    if len(check.problems) > before:
         return None
-    from .routine import bundled_ids
-
-    ref = routine if routine in bundled_ids() and not (base / routine).exists() else str(_relative(base, routine))
     if track_voice and (track_voice.endswith(".toml") or "/" in track_voice):
         track_voice = str(_relative(base, track_voice))
     if scape and scape not in ("brown", "pink"):
         scape = str(_relative(base, scape))
-    options = ModeOptions(track_mode, tail, True if chime is None else chime, pacer or "tones", scape,
-                          DEFAULT_SOUNDSCAPE_DB if level is None else level)
-    return SessionRequest(ref, track_voice, options, length)
+    options = ModeOptions(track_mode, tail, True if chime is None else chime, pacer or defaults()["pacer"], scape,
+                          defaults()["soundscape_db"] if level is None else level)
+    origins = {key: _origin(check, table, place, key) for key in OPTION_KEYS}
+    origins["routine"] = check.where(f"{place}.routine" if routine else f"{place}.compose")
+    try:
+        check_options(options, origins)
+    except InputError as exc:
+        check.problems += exc.problems
+        return None
+    if composition is not None:
+        return TrackRequest("", track_voice, options, length, compose=composition, origins=origins)
+    assert routine is not None
+    ref = routine if routine in bundled_ids() and not (base / routine).exists() else str(_relative(base, routine))
+    return TrackRequest(ref, track_voice, options, length, origins=origins)
+
+
+def _origin(check: Checker, table: dict[str, Any], place: str, key: str) -> Problem:
+    """Where a track's option was set: on the track, else at the top of the file, else the track."""
+    if key in table:
+        return check.where(f"{place}.{key}")
+    if key in check.source.data:
+        return check.where(key)
+    return check.where(place)
+
+
+def _composition(check: Checker, table: dict[str, Any], place: str, routine: str | None) -> Any:
+    """A track may compose points instead of naming a routine: compose = ["SP 6", "K 3"]."""
+    if "compose" not in table:
+        if routine is None:
+            check.problem(place, 'missing "routine"; add routine = "acupressure" (or compose = ["SP 6", "K 3"])')
+        for key in ("title", "hold"):
+            if key in table:
+                check.problem(f"{place}.{key}", f"{key} is for a composed track; add compose = [\"SP 6\"] or "
+                                                f"remove {key}")
+        return None
+    if routine is not None:
+        check.problem(f"{place}.compose", "a track has either routine or compose, not both; remove one")
+        return None
+    from .compose import composition_from_table
+
+    return composition_from_table(check, table, place)
 
 
 # --------------------------------------------------------------------------- building
 
 
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
 def track_stem(number: int, title: str) -> str:
-    return f"{number:02d} - {output.safe_name(title)}"
+    return f"{number:02d} - {safe_name(title)}"
 
 
-def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter,
+def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None = None,
                    on_track: Callable[[int, Track | Failure], None] | None = None) -> PlaylistResult:
-    from .tags import default_cover, load_cover
+    from .tags import default_cover
 
-    folder = output.output_dir(out_dir)
-    cover = load_cover(spec.cover) if spec.cover else default_cover()
-    base = TrackOptions(bitrate_k=parse_bitrate(spec.bitrate), album=spec.name, artist=spec.artist,
-                        track_total=len(spec.tracks), cover=cover)
-    jobs = max(1, min(jobs, len(spec.tracks)))
+    reporter = reporter or Quiet()
     result = PlaylistResult(None)
-    work = [(n, request, replace(base, track=n)) for n, request in enumerate(spec.tracks, start=1)]
 
     def record(n: int, outcome: Track | Failure) -> None:
         if isinstance(outcome, Track):
@@ -177,147 +215,120 @@ def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Repor
         if on_track:
             on_track(n, outcome)
 
-    if jobs == 1:
-        for n, request, options in work:
-            record(n, _build_one(n, request, folder, options, reporter))
-    else:
-        _build_parallel(work, folder, jobs, record)
-    result.tracks.sort(key=lambda item: item[0])
+    plans: dict[int, SessionPlan] = {}
+    for n, request in enumerate(spec.tracks, start=1):
+        try:
+            plans[n] = plan_track(request)
+        except RlsaudioError as exc:
+            record(n, _failure(n, request, exc))
+    if plans:
+        folder = output_dir(out_dir)
+        clean_stale(folder)
+        base = TrackOptions(format=spec.format, bitrate_k=spec.bitrate_k, album=spec.name, artist=spec.artist,
+                            track_total=len(spec.tracks), cover=spec.cover or default_cover())
+        work = [(n, plan, replace(base, track=n, file_stem=track_stem(n, plan.title))) for n, plan in plans.items()]
+        jobs = max(1, min(jobs, len(work)))
+        if jobs == 1:
+            for n, plan, options in work:
+                record(n, _build_one(n, plan, folder, options, reporter))
+        else:
+            _build_parallel(work, folder, jobs, record)
+        result.tracks.sort(key=lambda item: item[0])
+        if result.tracks:
+            result.playlist = write_m3u8(folder / f"{safe_name(spec.name)}.m3u8", folder, result.tracks)
     result.failures.sort(key=lambda f: f.number)
-    if result.tracks:
-        result.playlist = write_m3u8(folder / f"{output.safe_name(spec.name)}.m3u8", folder, result.tracks)
     return result
 
 
-def _build_one(n: int, request: SessionRequest, folder: Path, options: TrackOptions,
+def _failure(n: int, request: TrackRequest, exc: RlsaudioError) -> Failure:
+    return Failure(n, request.shown, tuple(exc.lines()), exc.exit_code)
+
+
+def _build_one(n: int, plan: SessionPlan, folder: Path, options: TrackOptions,
                reporter: Reporter | None = None) -> Track | Failure:
     """One track; every error the user can act on becomes a Failure, not an exception."""
-    from .render import display_title
-    from .session import estimated_session
-
     try:
-        title = display_title(estimated_session(request))
-        return build_track(request, folder, replace(options, file_stem=track_stem(n, title)), reporter)
+        return build_track(plan, folder, options, reporter)
     except RlsaudioError as exc:
-        return Failure(n, request.routine, tuple(exc.lines()), exc.exit_code)
+        return _failure(n, plan.request, exc)
 
 
-def _worker_init(threads: int) -> None:
-    os.environ["RLSAUDIO_THREADS"] = str(threads)
-    # Ctrl-C is the parent's to handle; it stops workers with SIGTERM, which unwinds the
-    # running track (its temporary file is removed) and exits without a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop_worker)
-
-
-def _stop_worker(signum: int, frame: Any) -> None:
-    raise SystemExit(130)
-
-
-def _start_method() -> str:
-    """fork starts workers at once; it is only safe in a process with no threads and no speech
-    engine loaded (the CLI's case). Otherwise (tests, a library caller) spawn."""
-    from .engines.base import _instances
-
-    return "fork" if threading.active_count() == 1 and not _instances and "fork" in get_all_start_methods() \
-        else "spawn"
-
-
-def _phrase_shards(work, jobs: int) -> list[dict[str, list[tuple[str, float]]]]:
-    """Every distinct (voice, phrase, rate) of the playlist, dealt into `jobs` shards."""
-    from .session import estimated_session
-
-    distinct: dict[tuple[str, str, float], None] = {}
-    for _, request, _ in work:
-        try:
-            session = estimated_session(request)
-        except RlsaudioError:
-            continue  # this track fails later, with its own message
-        voice = request.voice or session.voice.name
-        for text, rate in session.timeline.phrases():
-            distinct[(voice, text, rate)] = None
-    shards: list[dict[str, list[tuple[str, float]]]] = [{} for _ in range(jobs)]
-    for i, (voice, text, rate) in enumerate(distinct):
-        shards[i % jobs].setdefault(voice, []).append((text, rate))
-    return shards
-
-
-def _speak_shard(shard: dict[str, list[tuple[str, float]]]) -> int:
+def _speak_shard(shard: list[tuple[Any, str, float]]) -> int:
     """Worker: synthesise a shard of the playlist's phrases into the shared cache."""
-    from .cache import Cache
     from .synth import SpeechSource
-    from .voices import resolve_voice
 
     spoken = 0
-    for voice_ref, phrases in shard.items():
-        try:
-            speech = SpeechSource(resolve_voice(voice_ref), Cache())
-            speech.prepare(phrases)
-            spoken += speech.synthesised
-        except RlsaudioError:
-            pass  # the track that needs this voice reports the problem
+    sources: dict[Any, SpeechSource] = {}
+    cache = Cache()
+    for voice, text, rate in shard:
+        speech = sources.setdefault(voice, SpeechSource(voice, cache))
+        speech.length(text, rate)
+    for speech in sources.values():
+        spoken += speech.synthesised
     return spoken
 
 
+def _phrase_shards(plans: list[SessionPlan], jobs: int) -> list[list[tuple[Any, str, float]]]:
+    """Every distinct (voice, phrase, rate) of the playlist, dealt into `jobs` shards."""
+    distinct: dict[tuple[Any, str, float], None] = {}
+    for plan in plans:
+        for text, rate in plan.phrases:
+            distinct[(plan.voice, text, rate)] = None
+    shards: list[list[tuple[Any, str, float]]] = [[] for _ in range(jobs)]
+    for i, item in enumerate(distinct):
+        shards[i % jobs].append(item)
+    return [s for s in shards if s]
+
+
 def _build_parallel(work, folder: Path, jobs: int, record) -> None:
-    threads = max(1, default_jobs() // jobs)
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()), initializer=_worker_init,
-                               initargs=(threads,))
+    executor = workers.pool(jobs)
     try:
         # Speak every distinct phrase once, split across the workers, before any track renders:
         # tracks that share phrases then never synthesise the same one twice at the same time.
-        for future in [pool.submit(_speak_shard, shard) for shard in _phrase_shards(work, jobs) if shard]:
+        speaking_failed: list[str] = []
+        for future in [executor.submit(_speak_shard, shard) for shard in _phrase_shards([p for _, p, _ in work], jobs)]:
             try:
                 future.result()
-            except Exception:  # noqa: BLE001 - a worker that died here fails its tracks below, with reasons
-                pass
-        pending: dict[Future, tuple[int, SessionRequest]] = {
-            pool.submit(_build_one, n, request, folder, options): (n, request) for n, request, options in work
+            except RlsaudioError as exc:  # the tracks of that voice fail with this reason below
+                speaking_failed += exc.lines()
+            except BrokenProcessPool:
+                raise EngineError("a worker process stopped while speaking (killed, or out of memory); "
+                                  "try --jobs 1") from None
+        pending: dict[Future, tuple[int, SessionPlan]] = {
+            executor.submit(_build_one, n, plan, folder, options): (n, plan) for n, plan, options in work
         }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                n, request = pending.pop(future)
+                n, plan = pending.pop(future)
                 try:
                     record(n, future.result())
-                except Exception as exc:  # a crashed worker: report it like any failure
-                    record(n, Failure(n, request.routine, (f"{request.routine}: internal error: {exc}",), 1))
+                except BrokenProcessPool:
+                    record(n, Failure(n, plan.request.shown, ("a worker process stopped unexpectedly (killed, or out "
+                                                              "of memory); build this track again, or use --jobs 1",),
+                                      1))
     except BaseException:
-        _stop_workers(pool, folder)
+        workers.stop(executor)
+        clean_stale(folder)  # a worker killed outright could not remove its staging folder
         raise
-    pool.shutdown(wait=True)
-
-
-def _stop_workers(pool: ProcessPoolExecutor, folder: Path) -> None:
-    """Interrupted: stop every worker now; finished tracks stay, unfinished ones leave nothing."""
-    processes = list((pool._processes or {}).values())  # no public API lists a pool's workers
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-            process.join()
-    for process in processes:  # a worker killed outright could not remove its temporary files
-        for temp in folder.glob(f"{output.TEMP_PREFIX}{process.pid}-*"):
-            temp.unlink(missing_ok=True)
+    executor.shutdown(wait=True)
 
 
 def write_m3u8(path: Path, folder: Path, tracks: list[tuple[int, Track]]) -> Path:
     lines = ["#EXTM3U"]
     for _, track in tracks:
         seconds = round(track.length / SAMPLE_RATE)
-        lines.append(f"#EXTINF:{seconds},{track.artist} - {track.title}")
-        lines.append(os.path.relpath(track.path, folder).replace(os.sep, "/"))
-    with output.staged(path, ".m3u8") as temp:
-        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        output.commit(temp, path)
+        lines.append(f"#EXTINF:{seconds},{one_line(track.artist)} - {one_line(track.title)}")
+        lines.append(track.path.relative_to(folder).as_posix())
+    with Staging(folder) as stage:
+        staged = stage.path(path.name)
+        staged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        stage.commit([(staged, path)])
     return path
 
 
-def from_arguments(routines: tuple[str, ...], name: str, request: Callable[[str], SessionRequest],
-                   artist: str | None, cover: Path | None, bitrate: str) -> PlaylistSpec:
+def from_arguments(routines: tuple[str, ...], name: str, request: Callable[[str], TrackRequest],
+                   artist: str | None, cover: tuple[bytes, str] | None, bitrate_k: int, fmt: str) -> PlaylistSpec:
     if not name.strip():
         raise InputError(Problem("--name", "the playlist needs a name; add --name \"Evening routines\""))
-    return PlaylistSpec(name.strip(), tuple(request(r) for r in routines), artist, cover, bitrate, "")
+    return PlaylistSpec(name.strip(), tuple(request(r) for r in routines), artist, cover, bitrate_k, fmt, "")

@@ -1,36 +1,55 @@
 """Routines: the model, loading and validation of routine files, the bundled routines.
 
 A routine file is TOML (see the README for every key). Loading either returns a valid,
-frozen `Routine` or raises `RoutineError` carrying one `Problem` per mistake.
+frozen `Routine` or raises `RoutineError` carrying one `Problem` per mistake. Everything a
+step's words refer to is resolved here, so the timeline builder gets plain data: point names
+and locations are filled in, the durations a text speaks are spelled out, and the cautions of
+a step's point are attached to the step.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+from . import bundled, limits
 from .errors import Problem, RoutineError
+from .text import speakable
 from .tomlfile import Checker, Source, parse_toml_bytes, read_toml
-from .units import format_ms, parse_duration, show_value
+from .units import format_ms, parse_duration, show_value, spoken_duration
+
+if TYPE_CHECKING:
+    from .points import Point, PointLibrary
 
 SIDES = ("right", "left")
-MAX_SPAN_MS = 4 * 3_600_000  # one hold, massage, pause, rest or breathing exercise
-MAX_SESSION_MS = 12 * 3_600_000
-MAX_SAY_CHARS = 5000
-MAX_CUE_CHARS = 300
-MAX_REPEAT = 100
-MAX_STEPS = 500
+PACKAGE = "rlsaudio.routines"
 
+CUE_KEYS = ("start_cue", "end_cue", "countdown_cue", "halfway_cue", "get_ready")
 TOP_KEYS = ("title", "author", "description", "album", "pace", "steps")
-PACE_KEYS = ("hold", "rest", "inhale", "exhale", "guided_breaths")
-STEP_KEYS = ("title", "say", "pause", "sides", "switch", "hold", "massage", "rest", "repeat", "cues", "breathe")
+PACE_KEYS = ("hold", "rest", "inhale", "exhale", "guided_breaths", *CUE_KEYS)
+STEP_KEYS = ("title", "intro", "say", "point", "pause", "sides", "switch", "hold", "massage", "rest", "repeat",
+             "cues", "breathe", *CUE_KEYS)
 BREATHE_KEYS = ("inhale", "exhale", "cycles")
+PLACEHOLDERS = ("side", "point", "location", "hold", "rest", "pause")
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 INLINE_PAUSE = re.compile(r"\[([^\[\]]*)\]")  # [2s] in narration; the timeline splits on it too
+# Narration that states a length, which --length must then not change: "ten seconds", "3 minutes".
+_NUMBER = (r"(?:\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+           r"twenty|thirty|forty|forty-five|fifty|sixty|ninety|a few|half an?)")
+STATED_DURATION = re.compile(rf"\b{_NUMBER}\s+(?:second|minute|hour)s?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What is said around a hold or massage. None: the default; "": nothing."""
+
+    start: str | None = None  # "Press." / "Press and massage."
+    end: str | None = None  # "And release."
+    countdown: str | None = None  # "Thirty seconds left." in massage mode, 30 s before the end of a long hold
+    halfway: str | None = ""  # off unless a routine asks for it
+    get_ready_ms: int = 0  # silence between the instruction and the start cue
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,7 @@ class Pace:
     inhale_ms: int = 4_000
     exhale_ms: int = 6_000
     guided_breaths: int = 2
+    cues: Cues = Cues()
 
 
 @dataclass(frozen=True)
@@ -57,8 +77,9 @@ class Breathing:
 
 @dataclass(frozen=True)
 class Step:
-    title: str
-    say: str = ""
+    title: str  # may hold {side}; without it, each side's chapter gets " (side)"
+    say: str = ""  # said for every side
+    intro: str = ""  # said once, before the first side
     pause_ms: int = 0
     sides: tuple[str, ...] = ()
     switch: str = ""
@@ -68,6 +89,11 @@ class Step:
     repeat: int = 1
     cues: tuple[str, ...] = ()
     breathing: Breathing | None = None
+    point: str = ""  # the point's code, when the step works on a point of the library
+    cautions: tuple[str, ...] = ()  # spoken once, before the first start cue
+    cue: Cues = Cues()
+    rest_fixed: bool = False  # the narration names the rest ({rest}): --length keeps it
+    pause_fixed: bool = False  # likewise for the pause
 
     @property
     def timed_ms(self) -> int | None:
@@ -89,22 +115,24 @@ class Routine:
     album: str = ""
     pace: Pace = Pace()
     source: str = ""
+    # --length fits the pauses and rests (a routine) or the holds within these bounds (a composition).
+    hold_fit_ms: tuple[int, int] | None = None
 
     @property
     def fixed_ms(self) -> int:
         """The length of every timed part (holds, rests, pauses, breathing); speech excluded."""
         total = 0
         for step in self.steps:
-            once = step.pause_ms + sum(_inline_pauses_ms(t) for t in (step.say, *step.cues))
+            once = step.pause_ms + sum(inline_pauses_ms(t) for t in (step.say, *step.cues))
             if step.timed_ms is not None:
-                once += step.repeat * step.timed_ms + (step.repeat - 1) * step.rest_ms
+                once += step.repeat * step.timed_ms + (step.repeat - 1) * step.rest_ms + step.cue.get_ready_ms
             if step.breathing and step.breathing.cycles:
                 once += step.breathing.cycles * step.breathing.cycle_ms
-            total += once * max(1, len(step.sides))
+            total += once * max(1, len(step.sides)) + inline_pauses_ms(step.intro)
         return total
 
 
-def _inline_pauses_ms(text: str) -> int:
+def inline_pauses_ms(text: str) -> int:
     total = 0
     for marker in INLINE_PAUSE.findall(text):
         try:
@@ -117,18 +145,22 @@ def _inline_pauses_ms(text: str) -> int:
 # --------------------------------------------------------------------------- loading
 
 
-def load_routine(path: Path | str, shown: str | None = None) -> Routine:
+def load_routine(path, shown: str | None = None, library: "PointLibrary | None" = None) -> Routine:
     """Load and validate a routine file."""
-    source = read_toml(path, "routine", RoutineError, shown)
-    return routine_from_source(source)
+    return routine_from_source(read_toml(path, "routine", RoutineError, shown), library)
 
 
-def parse_routine(text: str | bytes, name: str = "<routine>") -> Routine:
+def parse_routine(text: str | bytes, name: str = "<routine>", library: "PointLibrary | None" = None) -> Routine:
     """Validate routine text (used by tests and the fuzzer)."""
-    return routine_from_source(parse_toml_bytes(text, name, "routine", RoutineError))
+    return routine_from_source(parse_toml_bytes(text, name, "routine", RoutineError), library)
 
 
-def routine_from_source(source: Source) -> Routine:
+def routine_from_source(source: Source, library: "PointLibrary | None" = None) -> Routine:
+    return check_routine(source, library)[0]
+
+
+def check_routine(source: Source, library: "PointLibrary | None" = None) -> tuple[Routine, list[Problem]]:
+    """The routine and its warnings (narration that states a length --length could change)."""
     check = Checker(source)
     data = source.data
     check.keys(data, "", TOP_KEYS)
@@ -137,16 +169,43 @@ def routine_from_source(source: Source) -> Routine:
     description = check.text(data, "description", "", max_chars=2000) or ""
     album = check.text(data, "album", "") or ""
     pace = _load_pace(check, data)
-    steps = _load_steps(check, data, pace)
+    steps = _load_steps(check, data, pace, library)
     check.raise_if_any(RoutineError)
     routine = Routine(title or "", tuple(steps), author, description, album, pace, source.name)
-    if routine.fixed_ms > MAX_SESSION_MS:
+    if routine.fixed_ms > limits.MAX_SESSION_MS:
         raise RoutineError(Problem(
             source.name,
             f"the session's holds, rests and pauses add up to {format_ms(routine.fixed_ms)}, "
             f"more than the 12h allowed; shorten them or split the routine",
         ))
-    return routine
+    return routine, check.warnings
+
+
+def _load_cues(check: Checker, table: dict[str, Any], place: str, default: Cues) -> Cues:
+    def text_or_off(key: str, current: str | None) -> str | None:
+        if key not in table:
+            return current
+        if table[key] is False:
+            return ""
+        where = f"{place}.{key}" if place else key
+        if table[key] is True:
+            check.problem(where, f'{key} = true is the default already; give the words, like {key} = "Stretch.", '
+                                 "or false for none")
+            return current
+        value = check.text_value(table[key], where, max_chars=limits.MAX_CUE_CHARS)
+        if value is not None and not speakable(value):
+            check.problem(where, f"has nothing to speak; write words, or {key} = false for none")
+            return current
+        return current if value is None else value
+
+    get_ready = check.duration(table, "get_ready", place, max_ms=limits.MAX_INLINE_PAUSE_MS)
+    return Cues(
+        start=text_or_off("start_cue", default.start),
+        end=text_or_off("end_cue", default.end),
+        countdown=text_or_off("countdown_cue", default.countdown),
+        halfway=text_or_off("halfway_cue", default.halfway),
+        get_ready_ms=default.get_ready_ms if get_ready is None else get_ready,
+    )
 
 
 def _load_pace(check: Checker, data: dict[str, Any]) -> Pace:
@@ -155,21 +214,24 @@ def _load_pace(check: Checker, data: dict[str, Any]) -> Pace:
         return Pace()
     check.keys(table, "pace", PACE_KEYS)
     default = Pace()
-    hold = check.duration(table, "hold", "pace", max_ms=MAX_SPAN_MS)
-    rest = check.duration(table, "rest", "pace", max_ms=MAX_SPAN_MS)
+    hold = check.duration(table, "hold", "pace", max_ms=limits.MAX_SPAN_MS)
+    rest = check.duration(table, "rest", "pace", max_ms=limits.MAX_SPAN_MS)
     inhale = check.duration(table, "inhale", "pace", min_ms=1000, max_ms=30_000, what="a breath")
     exhale = check.duration(table, "exhale", "pace", min_ms=1000, max_ms=30_000, what="a breath")
     guided = check.integer(table, "guided_breaths", "pace", lo=0, hi=1000)
+    for key in ("countdown_cue", "halfway_cue"):
+        _check_markup(check, f"pace.{key}", table.get(key) if isinstance(table.get(key), str) else "", set())
     return Pace(
         hold or default.hold_ms,
         rest or default.rest_ms,
         inhale or default.inhale_ms,
         exhale or default.exhale_ms,
         default.guided_breaths if guided is None else guided,
+        _load_cues(check, table, "pace", Cues()),
     )
 
 
-def _load_steps(check: Checker, data: dict[str, Any], pace: Pace) -> list[Step]:
+def _load_steps(check: Checker, data: dict[str, Any], pace: Pace, library: "PointLibrary | None") -> list[Step]:
     if "steps" not in data:
         check.problem("", 'no steps; add at least one [[steps]] table with a title and something to do')
         return []
@@ -180,33 +242,59 @@ def _load_steps(check: Checker, data: dict[str, Any], pace: Pace) -> list[Step]:
     if not raw:
         check.problem("steps", "no steps; add at least one [[steps]] table")
         return []
-    if len(raw) > MAX_STEPS:
-        check.problem("steps", f"{len(raw)} steps, more than the {MAX_STEPS} allowed; split the routine")
+    if len(raw) > limits.MAX_STEPS:
+        check.problem("steps", f"{len(raw)} steps, more than the {limits.MAX_STEPS} allowed; split the routine")
         return []
-    steps = [_load_step(check, table, f"steps[{i}]", pace) for i, table in enumerate(raw)]
+    if library is None and any("point" in table for table in raw):
+        from .points import load_library
+
+        library = load_library()
+    steps = [_load_step(check, table, f"steps[{i}]", pace, library) for i, table in enumerate(raw)]
     return [s for s in steps if s is not None]
 
 
-def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace) -> Step | None:
+def _point(check: Checker, table: dict[str, Any], place: str, library: "PointLibrary | None") -> "Point | None":
+    if "point" not in table:
+        return None
+    code = check.text(table, "point", place, max_chars=40)
+    if code is None:
+        return None
+    assert library is not None
+    try:
+        return library.lookup(code)
+    except Exception as exc:  # PointsError: its message has the did-you-mean
+        from .errors import InputError
+
+        if not isinstance(exc, InputError):
+            raise
+        check.problem(f"{place}.point", exc.problems[0].message)
+        return None
+
+
+def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
+               library: "PointLibrary | None") -> Step | None:
     before = len(check.problems)
     check.keys(table, place, STEP_KEYS)
-    title = check.text(table, "title", place, required=True)
-    say = check.text(table, "say", place, max_chars=MAX_SAY_CHARS) or ""
-    switch = check.text(table, "switch", place, max_chars=MAX_CUE_CHARS) or ""
-    pause = check.duration(table, "pause", place, max_ms=MAX_SPAN_MS)
+    point = _point(check, table, place, library)
+    title = check.text(table, "title", place, required=point is None)
+    say = check.text(table, "say", place, max_chars=limits.MAX_SAY_CHARS) or ""
+    intro = check.text(table, "intro", place, max_chars=limits.MAX_SAY_CHARS) or ""
+    switch = check.text(table, "switch", place, max_chars=limits.MAX_CUE_CHARS) or ""
+    pause = check.duration(table, "pause", place, max_ms=limits.MAX_SPAN_MS)
     hold = _hold(check, table, place, pace)
-    massage = check.duration(table, "massage", place, max_ms=MAX_SPAN_MS)
-    rest = check.duration(table, "rest", place, max_ms=MAX_SPAN_MS)
-    repeat = check.integer(table, "repeat", place, lo=1, hi=MAX_REPEAT)
+    massage = check.duration(table, "massage", place, max_ms=limits.MAX_SPAN_MS)
+    rest = check.duration(table, "rest", place, max_ms=limits.MAX_SPAN_MS)
+    repeat = check.integer(table, "repeat", place, lo=1, hi=limits.MAX_REPEAT)
     cues = _cues(check, table, place)
-    sides = _sides(check, table, place)
+    sides = _sides(check, table, place, point)
     breathing = _breathing(check, table, place, pace)
+    cue = _load_cues(check, table, place, pace.cues)
 
     timed = hold if hold is not None else massage
     if hold is not None and massage is not None:
         check.problem(f"{place}.massage", "a step has either hold or massage, not both; split it into two steps")
     if timed is None and "hold" not in table and "massage" not in table:
-        for key in ("repeat", "cues", "rest"):
+        for key in ("repeat", "cues", "rest", *(k for k in CUE_KEYS if k in table)):
             if key in table:
                 check.problem(f"{place}.{key}", f"{key} needs a hold or massage in the same step; add hold = 10 "
                                                "(or hold = true for the [pace] default)")
@@ -226,18 +314,87 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace) ->
                                        "set repeat or use pause for silence after the step")
     if switch and not sides:
         check.problem(f"{place}.switch", 'switch is the cue between sides; add sides = ["right", "left"]')
-    for key, text in (("title", title), ("say", say), ("switch", switch), *(("cues", c) for c in cues)):
-        _check_text_markup(check, f"{place}.{key}", text or "", bool(sides), allow_pauses=key != "title")
-    if not any((say, timed, breathing and breathing.cycles, pause)) and len(check.problems) == before:
+    if intro and not sides:
+        check.problem(f"{place}.intro", "intro is said once before the sides; without sides, put it in say")
+    rest_ms = (rest if rest is not None else pace.rest_ms) if (repeat or 1) > 1 and timed is not None else 0
+    available = {"side"} if sides else set()
+    available |= {"point", "location"} if point else set()
+    available |= {"hold"} if timed is not None else set()
+    available |= {"rest"} if rest_ms else set()
+    available |= {"pause"} if pause else set()
+    texts = [("title", title), ("intro", intro), ("say", say), ("switch", switch),
+             *((f"cues[{i}]", c) for i, c in enumerate(cues)),
+             *((key, table[key]) for key in ("start_cue", "end_cue", "countdown_cue", "halfway_cue")
+               if isinstance(table.get(key), str))]
+    for key, text in texts:
+        _check_markup(check, f"{place}.{key}", text or "", available, title=key == "title")
+    for key, text in (("say", say), ("intro", intro), ("switch", switch), *((f"cues[{i}]", c) for i, c in
+                                                                          enumerate(cues))):
+        if text and not speakable(_PLACEHOLDER.sub("x", INLINE_PAUSE.sub("", text))):
+            check.problem(f"{place}.{key}", f'has nothing to speak (no letters or digits); write words or remove '
+                                            f'"{re.sub(r"[[].*", "", key)}"')
+    if not any((say, intro, timed, breathing and breathing.cycles, pause)) and len(check.problems) == before:
         check.problem(place, "the step has nothing to do; add say, hold, massage, breathe or pause")
-    if len(check.problems) > before or title is None:
+    if len(check.problems) > before or (title is None and point is None):
         return None
-    return Step(
-        title=title, say=say, pause_ms=pause or 0, sides=sides, switch=switch,
-        hold_ms=hold, massage_ms=massage,
-        rest_ms=(rest if rest is not None else pace.rest_ms) if (repeat or 1) > 1 else 0,
-        repeat=repeat or 1, cues=cues, breathing=breathing,
+
+    narration = " ".join((intro, say, *cues))
+    durations = {"hold": timed, "rest": rest_ms or None, "pause": pause}
+
+    def fill(text: str) -> str:
+        if point is not None:
+            text = text.replace("{point}", point.spoken).replace("{location}", point.location)
+        for name, ms in durations.items():
+            if ms:
+                text = text.replace("{" + name + "}", spoken_duration(ms))
+        return text
+
+    step = Step(
+        title=_point_title(title, point), say=fill(say), intro=fill(intro), pause_ms=pause or 0, sides=sides,
+        switch=fill(switch), hold_ms=hold, massage_ms=massage, rest_ms=rest_ms,
+        repeat=repeat or 1, cues=tuple(fill(c) for c in cues), breathing=breathing,
+        point=point.code if point else "",
+        cautions=tuple(library.cautions[c].say for c in point.cautions) if point and library else (),
+        cue=replace(cue, start=_fill_opt(cue.start, fill), end=_fill_opt(cue.end, fill)),
+        rest_fixed="{rest}" in narration, pause_fixed="{pause}" in narration,
     )
+    _warn_stated_durations(check, place, step, (("intro", intro), ("say", say),
+                                                *((f"cues[{i}]", c) for i, c in enumerate(cues))))
+    return step
+
+
+def _fill_opt(text: str | None, fill) -> str | None:
+    return fill(text) if text else text
+
+
+def _point_title(title: str | None, point: "Point | None") -> str:
+    """A point's chapter names it by its code: "SP 6: above the inner ankle"."""
+    if point is None:
+        return title or ""
+    if not title:
+        return f"{point.code}: {point.location}"
+    for code in (point.code, *point.aliases):
+        if title.lower().startswith(code.lower() + ":"):
+            title = title[len(code) + 1:].strip()
+            break
+    return f"{point.code}: {title}"
+
+
+def _warn_stated_durations(check: Checker, place: str, step: Step, texts) -> None:
+    flexible = []
+    if step.rest_ms and not step.rest_fixed:
+        flexible.append("rest")
+    if step.pause_ms and not step.pause_fixed:
+        flexible.append("pause")
+    if not flexible:
+        return
+    for key, text in texts:
+        found = STATED_DURATION.search(_PLACEHOLDER.sub("", text or ""))
+        if found:
+            names = " and ".join(flexible)
+            check.warn(f"{place}.{key}", f'says "{found.group()}", but --length can change this step\'s {names}; '
+                                         f"write {{{flexible[0]}}} to speak its real length (which --length "
+                                         "then keeps)")
 
 
 def _hold(check: Checker, table: dict[str, Any], place: str, pace: Pace) -> int | None:
@@ -246,7 +403,7 @@ def _hold(check: Checker, table: dict[str, Any], place: str, pace: Pace) -> int 
     if table.get("hold") is False:
         check.problem(f"{place}.hold", "hold = false does nothing; remove it")
         return None
-    return check.duration(table, "hold", place, max_ms=MAX_SPAN_MS)
+    return check.duration(table, "hold", place, max_ms=limits.MAX_SPAN_MS)
 
 
 def _cues(check: Checker, table: dict[str, Any], place: str) -> tuple[str, ...]:
@@ -260,16 +417,19 @@ def _cues(check: Checker, table: dict[str, Any], place: str) -> tuple[str, ...]:
         return ()
     cues = []
     for i, item in enumerate(value):
-        cue = check.text_value(item, f"{place}.cues[{i}]", max_chars=MAX_CUE_CHARS)
+        cue = check.text_value(item, f"{place}.cues[{i}]", max_chars=limits.MAX_CUE_CHARS)
         if cue is not None:
             cues.append(cue)
     return tuple(cues) if len(cues) == len(value) else ()
 
 
-def _sides(check: Checker, table: dict[str, Any], place: str) -> tuple[str, ...]:
+def _sides(check: Checker, table: dict[str, Any], place: str, point: "Point | None") -> tuple[str, ...]:
     if "sides" not in table:
-        return ()
+        # A paired point is worked on both sides unless the step says otherwise.
+        return SIDES if point is not None and point.laterality == "paired" else ()
     value = table["sides"]
+    if value == [] and point is not None:
+        return ()
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         check.problem(f"{place}.sides", f'expected a list like ["right", "left"], got {show_value(value)}')
         return ()
@@ -279,6 +439,13 @@ def _sides(check: Checker, table: dict[str, Any], place: str) -> tuple[str, ...]
             return ()
     if len(set(value)) != len(value):
         check.problem(f"{place}.sides", "names a side twice; list each side once")
+        return ()
+    if point is not None and point.laterality in SIDES and value != [point.laterality]:
+        check.problem(f"{place}.sides", f"{point.code} is on the {point.laterality} side only; "
+                                        f'use sides = ["{point.laterality}"] or remove sides')
+        return ()
+    if point is not None and point.laterality == "midline":
+        check.problem(f"{place}.sides", f"{point.code} is a single point on the middle line; remove sides")
         return ()
     return tuple(value)
 
@@ -301,22 +468,35 @@ def _breathing(check: Checker, table: dict[str, Any], place: str, pace: Pace) ->
     exhale = check.duration(value, "exhale", where, min_ms=1000, max_ms=30_000, what="a breath")
     cycles = check.integer(value, "cycles", where, lo=1, hi=2000)
     breathing = Breathing(inhale or pace.inhale_ms, exhale or pace.exhale_ms, cycles)
-    if cycles is not None and cycles * breathing.cycle_ms > MAX_SPAN_MS:
+    if cycles is not None and cycles * breathing.cycle_ms > limits.MAX_SPAN_MS:
         check.problem(f"{where}.cycles", f"{cycles} cycles last {format_ms(cycles * breathing.cycle_ms)}, "
                                          "more than the 4h allowed; use fewer cycles")
     return breathing
 
 
-def _check_text_markup(check: Checker, place: str, text: str, has_sides: bool, allow_pauses: bool) -> None:
+_NEEDS = {
+    "side": 'needs sides in the same step; add sides = ["right", "left"]',
+    "point": 'needs a point in the same step; add point = "SP 6"',
+    "location": 'needs a point in the same step; add point = "SP 6"',
+    "hold": "needs a hold or massage in the same step",
+    "rest": "needs a rest between repeated presses in the same step (repeat and rest)",
+    "pause": "needs a pause in the same step",
+}
+
+
+def _check_markup(check: Checker, place: str, text: str, available: set[str], title: bool = False) -> None:
     for name in _PLACEHOLDER.findall(text):
-        if name != "side":
-            check.problem(place, f'unknown placeholder "{{{name}}}"; the only one is {{side}}')
-        elif not has_sides:
-            check.problem(place, '{side} needs sides in the same step; add sides = ["right", "left"]')
-    if re.search(r"(?<!\{)\{(?!side\})|(?<!\{side)\}", _PLACEHOLDER.sub("", text)):
-        check.problem(place, "has an unmatched { or }; write {side} or remove the brace")
+        if name not in PLACEHOLDERS:
+            check.problem(place, f'unknown placeholder "{{{name}}}"; use ' + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
+        elif name not in available:
+            check.problem(place, f"{{{name}}} {_NEEDS[name]}")
+    if "{" in _PLACEHOLDER.sub("", text) or "}" in _PLACEHOLDER.sub("", text):
+        check.problem(place, "has an unmatched { or }; write a placeholder like {side} or remove the brace")
+    without_pauses = INLINE_PAUSE.sub("", text)
+    if "[" in without_pauses or "]" in without_pauses:
+        check.problem(place, "has an unmatched [ or ]; write a pause like [2s] or remove the bracket")
     for marker in INLINE_PAUSE.findall(text):
-        if not allow_pauses:
+        if title:
             check.problem(place, f"[{marker}] pauses belong in say, not in a title; remove it")
             continue
         try:
@@ -324,28 +504,27 @@ def _check_text_markup(check: Checker, place: str, text: str, has_sides: bool, a
         except ValueError:
             check.problem(place, f'inline pause "[{marker}]" is not a duration; write it like [2s] or [500ms]')
             continue
-        check.range_ms(place, ms, 1, 60_000, what=f"inline pause [{marker}]")
+        check.range_ms(place, ms, 1, limits.MAX_INLINE_PAUSE_MS, what=f"inline pause [{marker}]")
 
 
 # --------------------------------------------------------------------------- bundled
 
 
 def bundled_ids() -> list[str]:
-    folder = resources.files("rlsaudio.routines")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return bundled.names(PACKAGE)
 
 
-def load_bundled(routine_id: str) -> Routine:
-    resource = resources.files("rlsaudio.routines") / f"{routine_id}.toml"
-    source = parse_toml_bytes(resource.read_bytes(), f"{routine_id}.toml", "routine", RoutineError)
-    return routine_from_source(source)
+def load_bundled(routine_id: str, library: "PointLibrary | None" = None) -> Routine:
+    return routine_from_source(bundled.read_bundled(PACKAGE, routine_id, "routine", RoutineError), library)
 
 
-def resolve_routine(ref: str) -> Routine:
+def routine_source(ref: str) -> Source:
+    """The parsed file of a bundled id (`acupressure`) or a path to a routine file."""
+    source, _ = bundled.resolve(ref, PACKAGE, "routine", RoutineError,
+                                lambda r: "no such routine file or bundled routine; bundled: " + ", ".join(bundled_ids()))
+    return source
+
+
+def resolve_routine(ref: str, library: "PointLibrary | None" = None) -> Routine:
     """A bundled id (`acupressure`) or a path to a routine file."""
-    if ref in bundled_ids() and not Path(ref).exists():
-        return load_bundled(ref)
-    path = Path(ref)
-    if not path.exists() and "/" not in ref and not ref.endswith(".toml"):
-        raise RoutineError(Problem(ref, "no such routine file or bundled routine; bundled: " + ", ".join(bundled_ids())))
-    return load_routine(path, ref)
+    return routine_from_source(routine_source(ref), library)

@@ -9,14 +9,15 @@ user's file is made periodic by crossfading its end into its beginning.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .clips import REFERENCE_LEVEL
-from .errors import InputError, Problem
+from .errors import InputError, Problem, at_origin
+from .ffmpeg import decode_all
+from .safeio import FileKind, check_regular
 from .units import SAMPLE_RATE
 
 NOISES = ("brown", "pink")
@@ -66,26 +67,24 @@ def noise(kind: str, seconds: int = NOISE_PERIOD_S) -> Soundscape:
     return Soundscape(_leveled(x), f"noise:{kind}:{seconds}")
 
 
-def from_file(path: Path, ffmpeg: str) -> Soundscape:
+SOUNDSCAPE_KIND = FileKind("soundscape", "give brown, pink or an audio file")
+
+
+def from_file(path: Path, ffmpeg: str, origin: Problem | None = None) -> Soundscape:
     """Decode any audio file ffmpeg can read to 22.05 kHz mono and make it loop seamlessly."""
     shown = str(path)
-    if not path.exists():
-        raise InputError(Problem(shown, "no such soundscape file; give brown, pink or an audio file"))
-    if path.is_dir():
-        raise InputError(Problem(shown, "is a folder, not an audio file; give brown, pink or an audio file"))
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-t", str(MAX_FILE_S), "-i", str(path),
-           "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InputError(Problem(shown, f"could not decode the soundscape: {exc}")) from None
-    x = np.frombuffer(done.stdout, dtype="<i2").astype(np.float32) / 32768.0
-    if done.returncode != 0 or x.size < SAMPLE_RATE * 5:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()
-        why = reason[-1] if reason else "shorter than 5 seconds"
-        raise InputError(Problem(shown, f"not a usable audio file ({why}); give a WAV, MP3, FLAC or OGG of 5 s or more"))
-    if _level_db(x) < -70:
-        raise InputError(Problem(shown, "the soundscape file is silent; give a file with sound in it"))
+        check_regular(path, shown, SOUNDSCAPE_KIND, InputError)
+        x16, problem = decode_all(path, ffmpeg=ffmpeg, max_seconds=MAX_FILE_S)
+        x = x16.astype(np.float32) / 32768.0
+        if problem or x.size < SAMPLE_RATE * 5:
+            why = problem or "shorter than 5 seconds"
+            raise InputError(Problem(shown, f"not a usable audio file ({why}); give a WAV, MP3, FLAC or OGG of 5 s "
+                                            "or more"))
+        if _level_db(x) < -70:
+            raise InputError(Problem(shown, "the soundscape file is silent; give a file with sound in it"))
+    except InputError as exc:
+        raise InputError([at_origin(origin, p) for p in exc.problems]) from None
     digest = hashlib.sha256(x.tobytes()).hexdigest()[:16]
     return Soundscape(_leveled(_make_loop(x)), f"file:{digest}")
 
@@ -99,11 +98,11 @@ def _make_loop(x: np.ndarray) -> np.ndarray:
     return body
 
 
-def resolve(spec: str | None, ffmpeg: str | None) -> Soundscape | None:
+def resolve(spec: str | None, ffmpeg: str | None, origin: Problem | None = None) -> Soundscape | None:
     if not spec:
         return None
     if spec in NOISES:
         return noise(spec)
     if ffmpeg is None:
         raise InputError(Problem(spec, "cannot read a soundscape file without ffmpeg"))
-    return from_file(Path(spec).expanduser(), ffmpeg)
+    return from_file(Path(spec).expanduser(), ffmpeg, origin)

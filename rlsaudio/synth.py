@@ -18,7 +18,7 @@ from . import clips
 from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
 from .engines.base import get_engine, speak
 from .errors import EngineError
-from .voices import VoiceProfile
+from .profile import VoiceProfile
 
 Progress = Callable[[int], None]
 

@@ -1,9 +1,11 @@
-"""ID3v2.3 tags, chapters and transcripts, through mutagen; the .lrc sidecar.
+"""Tags: the fields of a track, written to and read from its container through mutagen.
 
-Every mutagen call goes through `_mutagen()`, which turns library and OS errors into one
-`TagError` naming the file. Simple text frames are a table, not a chain of ifs.
+The fields and where each lives in each container are one table, `data/tagfields.toml`;
+writing, reading and `inspect` all go through it. Every mutagen call goes through
+`_mutagen()`, which turns mutagen's and the OS's errors into one `TagError` naming the file;
+any other exception is a bug in rlsaudio and is left to surface as one.
 
-Chapter order: mutagen sorts frames by (priority, saved size, HashKey) when it writes
+ID3 chapter order: mutagen sorts frames by (priority, saved size, HashKey) when it writes
 (quodlibet/mutagen#506), so CHAP frames of different sizes come out in size order and
 ffmpeg/ffprobe list them out of time order. Element ids are therefore "chp" + a zero-padded
 index, padded with "_" until every saved CHAP frame has the same size: equal sizes fall
@@ -13,17 +15,19 @@ back to HashKey order, which is the ids' order, which is time order.
 from __future__ import annotations
 
 import io
-import os
+import struct
+import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import InputError, OutputError, Problem, TagError
-from .output import commit, staged
+from . import limits
+from .errors import InputError, Problem, TagError, at_origin
+from .safeio import FileKind, read_regular
 
-MAX_COVER_BYTES = 5 * 1024 * 1024
 TOC_ID = "toc"
 
 
@@ -50,29 +54,44 @@ class TrackTags:
     year: str = ""
     comment: str = ""
     language: str = "eng"
+    guid: str = ""
+    session_ms: int = 0
 
 
-# (frame id, TrackTags attribute or a function of it) for plain text frames
-TEXT_FRAMES: tuple[tuple[str, Any], ...] = (
-    ("TIT2", "title"),
-    ("TPE1", "artist"),
-    ("TALB", "album"),
-    ("TRCK", lambda t: f"{t.track}/{t.track_total}"),
-    ("TCON", "genre"),
-    ("TYER", "year"),  # v2.3's year frame (TDRC is v2.4; mutagen reads TYER back as TDRC)
-    ("TLEN", lambda t: str(t.length_ms)),
-)
+@cache
+def fields() -> dict[str, dict[str, str]]:
+    """The tag field table: field -> {"kind", "id3", "mp4", "vorbis"}."""
+    table = tomllib.loads((resources.files("rlsaudio.data") / "tagfields.toml").read_text(encoding="utf-8"))
+    return {name: {"kind": "text", **spec} for name, spec in table.items()}
+
+
+def field_value(tags: TrackTags, name: str) -> str:
+    """A field as text, "" when empty: "2/6" for the track, milliseconds as digits."""
+    if name == "track":
+        return f"{tags.track}/{tags.track_total}"
+    value = getattr(tags, name)
+    if isinstance(value, int):
+        return str(value) if value else ""
+    return value or ""
 
 
 @contextmanager
 def _mutagen(path: Path, doing: str) -> Iterator[None]:
+    from mutagen import MutagenError
+
     try:
         yield
     except TagError:
         raise
-    except Exception as exc:  # mutagen raises many types (MutagenError, ID3NoHeaderError, struct.error ...)
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise TagError(f"{path}: could not {doing} the tags: {reason}") from None
+    except (MutagenError, OSError, EOFError, struct.error) as exc:
+        raise TagError(f"{path}: could not {doing} the tags: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    if not text or text == "error":
+        return "the tag is damaged (its size or layout does not match the file); rebuild the track"
+    return text
 
 
 def _saved_size(frame: Any) -> int:
@@ -98,7 +117,7 @@ def _chapter_frames(chapters: tuple[Chapter, ...]) -> list[Any]:
     biggest = max(sizes, default=0)
     frames = [make(i, c, biggest - size) for i, (c, size) in enumerate(zip(chapters, sizes))]
     if len({_saved_size(f) for f in frames}) > 1:
-        raise TagError("chapter frames could not be made the same size; this is a bug, please report it")
+        raise AssertionError("chapter frames could not be made the same size")
     return frames
 
 
@@ -111,21 +130,26 @@ def _subframes(id3_class: Any, *frames: Any) -> Any:
 
 def write_tags(path: Path, tags: TrackTags) -> None:
     """Write ID3v2.3 tags (replacing any) to an MP3 file."""
-    from mutagen.id3 import APIC, COMM, CTOC, ID3, TIT2, USLT, CTOCFlags, Encoding, Frames
+    from mutagen.id3 import APIC, COMM, CTOC, ID3, TIT2, TXXX, USLT, CTOCFlags, Encoding, Frames
     from mutagen.mp3 import MP3
 
     with _mutagen(path, "write"):
         MP3(str(path))  # refuse a missing file or one that is not MP3 audio before writing anything
         id3 = ID3()
-        for frame_id, source in TEXT_FRAMES:
-            value = source(tags) if callable(source) else getattr(tags, source)
-            if value:
+        for name, spec in fields().items():
+            value = field_value(tags, name)
+            frame_id = spec.get("id3", "")
+            if not value or not frame_id:
+                continue
+            if frame_id == "COMM":
+                id3.add(COMM(encoding=Encoding.UTF16, lang=tags.language, desc="", text=[value]))
+            elif frame_id == "USLT":
+                id3.add(USLT(encoding=Encoding.UTF16, lang=tags.language, desc="", text=value))
+            elif frame_id.startswith("TXXX:"):
+                id3.add(TXXX(encoding=Encoding.UTF16, desc=frame_id[5:], text=[value]))
+            else:
                 id3.add(Frames[frame_id](encoding=Encoding.UTF16, text=[value]))
-        if tags.comment:
-            id3.add(COMM(encoding=Encoding.UTF16, lang=tags.language, desc="", text=[tags.comment]))
         id3.add(APIC(encoding=Encoding.UTF16, mime=tags.cover_mime, type=3, desc="Cover", data=tags.cover))
-        if tags.transcript:
-            id3.add(USLT(encoding=Encoding.UTF16, lang=tags.language, desc="", text=tags.transcript))
         chapters = _chapter_frames(tags.chapters)
         if chapters:
             id3.add(CTOC(element_id=TOC_ID, flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
@@ -149,79 +173,53 @@ def read_tags(path: Path) -> dict[str, Any]:
             id3 = ID3()
 
     def text(frame_id: str) -> str | None:
-        frame = id3.get(frame_id)
+        if frame_id.startswith("TXXX:"):
+            frame = id3.get(frame_id)
+        elif frame_id in ("COMM", "USLT"):
+            found = id3.getall(frame_id)
+            if not found:
+                return None
+            return found[0].text if frame_id == "USLT" else str(found[0].text[0])
+        else:
+            frame = id3.get("TDRC" if frame_id == "TYER" and "TDRC" in id3 else frame_id)
         return str(frame.text[0]) if frame is not None and frame.text else None
 
-    comments = id3.getall("COMM")
+    out: dict[str, Any] = {}
+    for name, spec in fields().items():
+        value = text(spec["id3"]) if spec.get("id3") else None
+        if spec["kind"] == "number":
+            value = int(value) if (value or "").isdigit() else None
+        out[name] = value
     covers = id3.getall("APIC")
-    lyrics = id3.getall("USLT")
     chapters = sorted(
         (Chapter(str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else c.element_id,
                  c.start_time, c.end_time) for c in id3.getall("CHAP")),
         key=lambda c: c.start_ms,
     )
-    year = text("TDRC") or text("TYER")
-    return {
-        "title": text("TIT2"), "artist": text("TPE1"), "album": text("TALB"), "track": text("TRCK"),
-        "genre": text("TCON"), "year": year, "comment": str(comments[0].text[0]) if comments else None,
-        "length_ms": int(text("TLEN")) if (text("TLEN") or "").isdigit() else None,
+    out["transcript"] = out.get("transcript") or ""
+    out.update({
         "chapters": chapters, "has_cover": bool(covers), "cover_mime": covers[0].mime if covers else None,
-        "transcript": lyrics[0].text if lyrics else "",
         "toc": [(t.element_id, int(t.flags), list(t.child_element_ids)) for t in id3.getall("CTOC")],
-    }
-
-
-def _lrc_time(ms: int) -> str:
-    minutes, rest = divmod(ms, 60_000)
-    return f"{minutes:02d}:{rest // 1000:02d}.{rest % 1000 // 10:02d}"
-
-
-def write_lrc(path: Path, lines: list[tuple[int, str]], *, title: str, artist: str, album: str,
-              length_ms: int) -> None:
-    """A synced-lyrics sidecar: one timed line per spoken sentence. Written atomically."""
-    minutes, seconds = divmod(round(length_ms / 1000), 60)
-    head = [f"[ti:{title}]", f"[ar:{artist}]", f"[al:{album}]", f"[length: {minutes:02d}:{seconds:02d}]",
-            "[re:rlsaudio]"]
-    body = [f"[{_lrc_time(ms)}]{text}" for ms, text in lines]
-    data = ("\n".join(head + body) + "\n").encode("utf-8")
-    if path.name.startswith(".rlsaudio-part-"):  # already a staged file: the caller commits it
-        _write(path, data, path)
-        return
-    with staged(path, ".lrc") as temp:
-        _write(temp, data, path)
-        commit(temp, path)
-
-
-def _write(path: Path, data: bytes, shown: Path) -> None:
-    try:
-        with open(path, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise OutputError(f"{shown}: could not write ({exc.strerror or exc}); check the disk and the folder") from None
+    })
+    return out
 
 
 def default_cover() -> tuple[bytes, str]:
     return (resources.files("rlsaudio.assets") / "cover.png").read_bytes(), "image/png"
 
 
-def load_cover(path: Path) -> tuple[bytes, str]:
+COVER_KIND = FileKind("cover", "give a .png or .jpg image", too_big="use a smaller image (600x600 is plenty)")
+
+
+def load_cover(path: Path, origin: Problem | None = None) -> tuple[bytes, str]:
+    """A cover image (PNG or JPEG, at most 5 MB). `origin` names where it was asked for (a playlist line)."""
     shown = str(path)
-    if not path.exists():
-        raise InputError(Problem(shown, "no such cover file; give a .png or .jpg image"))
-    if path.is_dir():
-        raise InputError(Problem(shown, "is a folder; give a .png or .jpg image"))
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_COVER_BYTES + 1)  # bounded: /dev/zero is not a cover
-    except OSError as exc:
-        raise InputError(Problem(shown, f"cannot read the cover ({exc.strerror or exc}); check its permissions")) \
-            from None
-    if len(data) > MAX_COVER_BYTES:
-        raise InputError(Problem(shown, "cover is larger than 5 MB; use a smaller image (600x600 is plenty)"))
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return data, "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return data, "image/jpeg"
-    raise InputError(Problem(shown, "not a PNG or JPEG image; give a .png or .jpg cover"))
+        data = read_regular(path, limits.MAX_COVER_BYTES, shown, COVER_KIND, InputError)
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return data, "image/png"
+        if data.startswith(b"\xff\xd8\xff"):
+            return data, "image/jpeg"
+        raise InputError(Problem(shown, "not a PNG or JPEG image; give a .png or .jpg cover"))
+    except InputError as exc:
+        raise InputError([at_origin(origin, p) for p in exc.problems]) from None

@@ -1,65 +1,81 @@
-"""`rlsaudio inspect`: what a built track holds, read back from the file itself."""
+"""`rlsaudio inspect`: what a built track holds, read back from the file itself.
+
+Tags come from the container (see tags.py); the length, loudness and true peak from the
+decoded audio. A bedtime track's loudness target applies to its session, not to the tail of
+soundscape after it, so both are measured: the session (up to the point the track's own
+tag records) and the whole file.
+"""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .encode import find_ffmpeg
-from .errors import InputError, Problem, RenderError
+from .errors import InputError, Problem, RenderError, TagError
+from .ffmpeg import Decoder, last_line
+from .safeio import FileKind, check_regular
 from .units import SAMPLE_RATE
 
+TRACK_KIND = FileKind("track", "give the path of an MP3 built by rlsaudio")
 
-def decoded_pcm_stats(path: Path) -> tuple[int, float, float]:
-    """(samples, integrated LUFS, true peak dBTP) of the decoded audio, streamed through ffmpeg."""
+
+def decoded_stats(path: Path, session_samples: int | None = None) -> dict[str, float]:
+    """Samples, whole-file and session loudness, and true peak of the decoded audio, streamed."""
     from .loudness import LoudnessMeter
 
-    cmd = [find_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1",
-           "-ar", str(SAMPLE_RATE), "pipe:1"]
-    meter = LoudnessMeter(SAMPLE_RATE)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
+    whole = LoudnessMeter(SAMPLE_RATE)
+    session = LoudnessMeter(SAMPLE_RATE) if session_samples else None
+    decoder = Decoder(path)
     count = 0
-    while True:
-        data = proc.stdout.read(SAMPLE_RATE * 2 * 10)
-        if not data:
-            break
-        samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
-        meter.add(samples.astype(np.float32) / 32768.0)
-        count += samples.size
-    error = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-    if proc.wait() != 0 or count == 0:
-        raise RenderError(f"{path}: ffmpeg could not decode it: {error.splitlines()[-1] if error else 'no audio'}")
-    result = meter.result()
-    return count, result.integrated, result.true_peak
+    try:
+        for block in decoder.blocks():
+            samples = block.astype("float32") / 32768.0
+            whole.add(samples)
+            if session is not None and count < session_samples:
+                session.add(samples[: max(0, session_samples - count)])
+            count += samples.size
+    finally:
+        code, messages = decoder.finish()
+    if decoder.stalled:
+        raise RenderError(f"{path}: ffmpeg stopped responding while decoding it; try again")
+    if code != 0 or count == 0:
+        raise InputError(Problem(str(path), f"not a playable audio file ({last_line(messages, 'no audio')}); "
+                                            "give the path of an MP3 built by rlsaudio"))
+    result = whole.result()
+    session_result = session.result() if session is not None else result
+    return {"samples": count, "whole_lufs": result.integrated, "session_lufs": session_result.integrated,
+            "true_peak": result.true_peak}
 
 
 def inspect_track(path: Path) -> dict[str, Any]:
     from .tags import read_tags
 
-    if not path.exists():
-        raise InputError(Problem(str(path), "no such file; give the path of an MP3 built by rlsaudio"))
-    if path.is_dir():
-        raise InputError(Problem(str(path), "is a folder; give the path of an MP3 file"))
-    tags = read_tags(path)
-    samples, lufs, peak = decoded_pcm_stats(path)
+    check_regular(path, str(path), TRACK_KIND, InputError)
+    try:
+        tags = read_tags(path)
+    except TagError as exc:
+        if "can't sync to MPEG frame" in str(exc) or "not a MP3 file" in str(exc).lower():
+            raise InputError(Problem(str(path), "not an MP3 file; give the path of an MP3 built by rlsaudio")) \
+                from None
+        raise InputError(Problem(str(path), str(exc).split(": ", 1)[-1])) from None
+    session_ms = tags.get("session_ms")
+    session_samples = round(session_ms * SAMPLE_RATE / 1000) if session_ms else None
+    stats = decoded_stats(path, session_samples)
+    has_tail = session_samples is not None and stats["samples"] - session_samples > SAMPLE_RATE
     return {
         "file": str(path),
-        "title": tags.get("title"),
-        "artist": tags.get("artist"),
-        "album": tags.get("album"),
-        "track": tags.get("track"),
-        "genre": tags.get("genre"),
-        "year": tags.get("year"),
-        "comment": tags.get("comment"),
-        "duration": round(samples / SAMPLE_RATE, 3),
-        "loudness_lufs": round(lufs, 1),
-        "true_peak_dbtp": round(peak, 1),
+        **{key: tags.get(key) for key in ("title", "artist", "album", "track", "genre", "year", "comment", "guid")},
+        "duration": round(stats["samples"] / SAMPLE_RATE, 3),
+        "session_duration": round(session_samples / SAMPLE_RATE, 3) if has_tail else None,
+        "loudness_lufs": _round(stats["session_lufs"] if has_tail else stats["whole_lufs"]),
+        "whole_file_lufs": _round(stats["whole_lufs"]),
+        "true_peak_dbtp": _round(stats["true_peak"]),
         "cover": tags.get("cover_mime") if tags.get("has_cover") else None,
         "transcript_lines": len((tags.get("transcript") or "").splitlines()),
         "chapters": [{"title": c.title, "start": c.start_ms / 1000, "end": c.end_ms / 1000}
                      for c in tags.get("chapters") or []],
     }
+
+
+def _round(value: float) -> float | None:
+    return round(value, 1) if value != float("-inf") else None

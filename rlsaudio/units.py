@@ -94,3 +94,47 @@ def format_ms(ms: int) -> str:
     m, sec = divmod(rem, 60)
     out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec else "")
     return out or "0s"
+
+
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def number_words(n: int) -> str:
+    """0 to 999 in words, as a narrator says them: 45 -> "forty-five"."""
+    if not 0 <= n < 1000:
+        return str(n)
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+
+
+def _unit(n: int, name: str) -> str:
+    return f"{number_words(n)} {name}" + ("" if n == 1 else "s")
+
+
+def spoken_duration(ms: int) -> str:
+    """A duration as it is spoken in narration: "ten seconds", "two minutes", "one minute and thirty seconds".
+
+    Exact to the millisecond it describes, so a spoken duration is always true: a half second is
+    said as "and a half", any other fraction with its tenths ("two point three seconds").
+    """
+    if ms % 1000:
+        whole, frac = divmod(ms, 1000)
+        if frac == 500:
+            return f"{number_words(whole)} and a half seconds" if whole else "half a second"
+        if frac % 100 == 0:
+            return f"{number_words(whole)} point {number_words(frac // 100)} seconds"
+        return f"{ms} milliseconds"
+    seconds = ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [_unit(v, name) for v, name in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if v]
+    if not parts:
+        return "zero seconds"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

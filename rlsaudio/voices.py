@@ -1,78 +1,37 @@
-"""Voice profiles: which engine speaks, with which voice, how fast, with what pauses.
+"""Voice profiles: loading and validating profile files, the bundled voices, the default voice.
 
-Profiles are TOML files. The bundled ones live in the repository's `voices/` folder,
-which is installed as the package `rlsaudio._voices`, so `--voice joe` works the same from
-a checkout and from a wheel. `--voice path/to/profile.toml` loads any other file.
+Profiles are TOML files. The bundled ones live in the repository's `voices/` folder, which is
+installed as the package `rlsaudio._voices`, so `--voice joe` works the same from a checkout
+and from a wheel. `--voice path/to/profile.toml` loads any other file.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from .engines.base import Engine, engine_class, engine_names, get_engine
-from .errors import EngineError, Problem, VoiceError
-from .tomlfile import Checker, Source, parse_toml_bytes, read_toml
+from . import bundled
+from .engines.base import engine_class, engine_names, get_engine
+from .errors import EngineError, Problem, VoiceError, at_origin
+from .profile import VoiceProfile
+from .tomlfile import Checker, Source
 
+PACKAGE = "rlsaudio._voices"
 COMMON_KEYS = ("name", "description", "engine", "voice", "words_per_minute", "sentence_pause",
                "volume", "bedtime_rate", "timeout")
 PREFERRED_DEFAULTS = ("joe", "espeak")
 
 
-@dataclass(frozen=True)
-class VoiceProfile:
-    name: str
-    engine: str
-    voice: str = ""
-    description: str = ""
-    words_per_minute: float = 140.0
-    sentence_pause_ms: int = 450
-    volume_db: float = 0.0
-    bedtime_rate: float = 0.85
-    timeout_s: float = 60.0
-    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    source: str = ""
-
-    def cache_identity(self) -> dict[str, Any]:
-        """Everything that changes how a phrase sounds (not pauses, volume or timeouts)."""
-        speaking = {k: v for k, v in self.options.items() if k not in ("hang_on", "fail_on", "unavailable")}
-        return {"engine": self.engine, "voice": self.voice, "wpm": self.words_per_minute, "options": speaking}
-
-    def fingerprint(self) -> str:
-        raw = json.dumps(self.cache_identity(), sort_keys=True).encode()
-        return hashlib.sha256(raw).hexdigest()[:16]
-
-    @property
-    def engine_impl(self) -> Engine:
-        return get_engine(self.engine)
-
-    def unavailable_reason(self) -> str | None:
-        try:
-            return self.engine_impl.unavailable_reason(self)
-        except EngineError as exc:
-            return str(exc)
-
-
 def bundled_voice_names() -> list[str]:
-    folder = resources.files("rlsaudio._voices")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return bundled.names(PACKAGE)
 
 
 def load_profile(ref: str) -> VoiceProfile:
     """A bundled profile name (`joe`) or a path to a profile file."""
-    if ref in bundled_voice_names() and not Path(ref).is_file():
-        resource = resources.files("rlsaudio._voices") / f"{ref}.toml"
-        source = parse_toml_bytes(resource.read_bytes(), f"{ref}.toml", "voice profile", VoiceError)
-        return profile_from_source(source, ref)
-    path = Path(ref)
-    if not path.exists() and not ref.endswith(".toml") and "/" not in ref:
-        raise VoiceError(Problem(ref, "unknown voice; available voices: " + ", ".join(available_voice_names())
-                                 + " (or give a profile file path)"))
-    return profile_from_source(read_toml(path, "voice profile", VoiceError, ref), path.stem)
+    source, name = bundled.resolve(
+        ref, PACKAGE, "voice profile", VoiceError,
+        lambda r: "unknown voice; available voices: " + ", ".join(available_voice_names())
+        + " (or give a profile file path)")
+    return profile_from_source(source, name)
 
 
 def profile_from_source(source: Source, default_name: str) -> VoiceProfile:
@@ -93,7 +52,7 @@ def profile_from_source(source: Source, default_name: str) -> VoiceProfile:
                 elif opt.kind is int:
                     value = check.integer(data, key, "", lo=int(opt.lo or 0), hi=int(opt.hi or 10**9))
                 else:
-                    value = check.text(data, key, "")
+                    value = check.text(data, key, "", max_chars=1000)
                 options[key] = opt.default if value is None else value
     check.keys(data, "", allowed)
     name = check.text(data, "name", "") or default_name
@@ -113,25 +72,41 @@ def profile_from_source(source: Source, default_name: str) -> VoiceProfile:
     )
 
 
+def unavailable_reason(profile: VoiceProfile) -> str | None:
+    """None when the profile can speak on this machine, else why not."""
+    try:
+        return get_engine(profile.engine).unavailable_reason(profile)
+    except EngineError as exc:
+        return str(exc)
+
+
 def available_voice_names() -> list[str]:
-    return [name for name in bundled_voice_names() if load_profile(name).unavailable_reason() is None]
+    return [name for name in bundled_voice_names() if unavailable_reason(load_profile(name)) is None]
 
 
 def default_voice_name() -> str:
     """`joe` where piper can run, otherwise `espeak`."""
     for name in PREFERRED_DEFAULTS:
-        if name in bundled_voice_names() and load_profile(name).unavailable_reason() is None:
+        if name in bundled_voice_names() and unavailable_reason(load_profile(name)) is None:
             return name
-    raise VoiceError("no speech engine can run here: install rlsaudio with its engines "
-                     "(pip install 'rlsaudio[espeak,piper]') or run scripts/run")
+    raise EngineError("no speech engine can run here: reinstall rlsaudio (pip install rlsaudio, or scripts/run "
+                      "in a checkout), which brings both voices")
 
 
-def resolve_voice(ref: str | None, *, need_available: bool = True) -> VoiceProfile:
-    profile = load_profile(ref or default_voice_name())
+def resolve_voice(ref: str | None, *, need_available: bool = True, origin: Problem | None = None) -> VoiceProfile:
+    """A profile by name or path. An unknown voice is bad input (exit 2); a known voice whose engine
+    cannot run on this machine is a failure of the installation (exit 1)."""
+    try:
+        profile = load_profile(ref or default_voice_name())
+    except VoiceError as exc:
+        only = exc.problems[0] if len(exc.problems) == 1 else None
+        if only is not None and only.file == ref and only.line is None:
+            raise VoiceError(at_origin(origin, only)) from None
+        raise
     if need_available:
-        reason = profile.unavailable_reason()
+        reason = unavailable_reason(profile)
         if reason:
             others = [n for n in available_voice_names() if n != profile.name]
-            raise VoiceError(Problem(ref or profile.name, f"voice cannot run here: {reason}; available voices: "
-                                     + (", ".join(others) or "none")))
+            raise EngineError(f"{ref or profile.name}: voice cannot run here: {reason}; available voices: "
+                              + (", ".join(others) or "none"))
     return profile

@@ -1,3 +1,4 @@
+import os
 import textwrap
 from pathlib import Path
 
@@ -5,6 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 DATA = Path(__file__).parent / "data"
+
+
+# The fake engine (tones instead of speech) is registered only for tests; subprocesses inherit it.
+os.environ["RLSAUDIO_TEST_ENGINES"] = "1"
 
 
 @pytest.fixture(autouse=True)

@@ -143,12 +143,10 @@ def test_a_failed_build_leaves_the_existing_track_untouched(runner, write, tmp_p
 
 
 def test_interrupted_encode_removes_its_temporary_file(runner, write, tmp_path, fake_voice, monkeypatch):
-    from rlsaudio import render
-
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(render, "_tag", explode)
+    monkeypatch.setattr("rlsaudio.publish.tags.write_tags", explode)
     routine = write("short.toml", SHORT)
     out = tmp_path / "out"
     result = runner.invoke(cli, ["build", str(routine), "-o", str(out), "--voice", fake_voice])
@@ -163,10 +161,10 @@ def test_unknown_voice_names_the_available_ones(runner):
     assert result.stderr == "bob: unknown voice; available voices: espeak, joe (or give a profile file path)\n"
 
 
-def test_unavailable_voice_is_one_line(runner, write):
+def test_unavailable_voice_is_one_line_and_a_failure_of_the_installation(runner, write):
     profile = write("gone.toml", 'engine = "fake"\nunavailable = "the fake engine is switched off"\n')
     result = runner.invoke(cli, ["build", "acupressure", "--voice", str(profile)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr == (f"{profile}: voice cannot run here: the fake engine is switched off; "
                              "available voices: espeak, joe\n")
 
@@ -204,8 +202,9 @@ def test_bitrate_is_constant(runner, write, tmp_path, fake_voice):
 
 def test_output_lines_name_path_and_length(runner, write, tmp_path, fake_voice):
     routine = write("short.toml", SHORT)
-    result = runner.invoke(cli, ["build", str(routine), str(routine), "-o", str(tmp_path / "o"), "--voice", fake_voice])
+    other = write("other.toml", SHORT.replace("Short session", "Other session"))
+    result = runner.invoke(cli, ["build", str(routine), str(other), "-o", str(tmp_path / "o"), "--voice", fake_voice])
     lines = result.stdout.splitlines()
-    assert len(lines) == 2
-    assert all(line.startswith(str(tmp_path / "o" / "Short session.mp3") + "  ") for line in lines)
+    assert [line.split("  ")[0] for line in lines] == [str(tmp_path / "o" / f"{t} session.mp3") for t in ("Short", "Other")]
+    assert all(line.split("  ")[1] == "30.7s" or line.split("  ")[1].endswith("s") for line in lines)
     assert os.path.getsize(tmp_path / "o" / "Short session.mp3") > 10_000

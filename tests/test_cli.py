@@ -39,7 +39,7 @@ def test_validate_ok(runner, write):
     path = write("ok.toml", 'title = "T"\n[[steps]]\ntitle = "A"\nhold = 5\n')
     result = runner.invoke(cli, ["validate", str(path)])
     assert result.exit_code == 0
-    assert result.output == f"{path}: ok ('T', 1 steps)\n"
+    assert result.output == f"{path}: ok (routine 'T', 1 steps)\n"
 
 
 def test_validate_reports_every_problem_and_exits_2(runner, write):
@@ -54,11 +54,11 @@ def test_validate_reports_every_problem_and_exits_2(runner, write):
     ''')
     result = runner.invoke(cli, ["validate", str(good), str(bad), "missing.toml"])
     assert result.exit_code == 2
-    assert result.stdout == f"{good}: ok ('T', 1 steps)\n"
+    assert result.stdout == f"{good}: ok (routine 'T', 1 steps)\n"
     assert result.stderr == (
         f'{bad}:5: steps[0].hold: expected a duration like 10 or "90s", got "ten"\n'
         f'{bad}:6: steps[0].holdd: unknown key; did you mean "hold"?\n'
-        "missing.toml: no such routine file; check the path\n"
+        "missing.toml: no such TOML file; check the path\n"
     )
     assert "Traceback" not in result.output
 
@@ -67,7 +67,7 @@ def test_plan_json_acupressure(runner, fake_voice):
     result = runner.invoke(cli, ["plan", "acupressure", "--json", "--voice", fake_voice])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"title", "duration", "chapters", "events"}
+    assert set(data) == {"title", "mode", "duration", "session_end", "chapters", "spans", "events"}
     chapters = [c["title"] for c in data["chapters"]]
     hands = [c for c in chapters if c.startswith("Hold the")]
     assert len(hands) == 4
@@ -134,4 +134,5 @@ def test_plan_unknown_routine(runner):
 def test_bad_duration_option(runner):
     result = runner.invoke(cli, ["plan", "acupressure", "--length", "ten"])
     assert result.exit_code == 2
-    assert "Invalid value for '--length': expected a duration like 10 or \"90s\", got \"ten\"" in result.stderr
+    assert result.stderr == ('cli plan: --length: expected a duration like 10 or "90s", got "ten"; give a length like '
+                             "15m (see cli plan -h)\n")

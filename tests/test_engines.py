@@ -6,7 +6,7 @@ import pytest
 from rlsaudio.clips import trim
 from rlsaudio.engines.base import get_engine, speak
 from rlsaudio.units import SAMPLE_RATE
-from rlsaudio.voices import load_profile
+from rlsaudio.voices import load_profile, unavailable_reason
 
 pytestmark = pytest.mark.engine
 
@@ -18,7 +18,7 @@ def _seconds(samples: np.ndarray) -> float:
 @pytest.mark.parametrize("voice", ["espeak", "joe"])
 def test_real_synthesis_of_a_short_text(voice):
     profile = load_profile(voice)
-    assert profile.unavailable_reason() is None
+    assert unavailable_reason(profile) is None
     engine = get_engine(profile.engine)
     short = speak(engine, "Press.", profile, 1.0)
     long = speak(engine, "Find the point behind your right knee, in the center.", profile, 1.0)

@@ -8,7 +8,9 @@ from mutagen.id3 import ID3
 from audio import ffmetadata, ffmpeg
 from rlsaudio.encode import gapless_skip
 from rlsaudio.errors import InputError, TagError
-from rlsaudio.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_lrc, write_tags
+from rlsaudio.sidecars import lrc
+from rlsaudio.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
+from rlsaudio.timeline import Event, Timeline
 
 TITLES = ["Settle in", "Ätherisches Öl – Fuß", "B 40: behind the knee (right)", "x",
           "A much longer chapter title that goes on and on about the point between the toes", "日本語のタイトル"]
@@ -107,16 +109,17 @@ def test_tag_errors_name_the_file(tmp_path):
         read_tags(text)
 
 
-def test_lrc_sidecar(tmp_path):
-    path = tmp_path / "t.lrc"
-    path.write_text("old")
-    write_lrc(path, [(500, "Lie down."), (61_234, "Press.")], title="Calf", artist="Jane", album="Evening",
-              length_ms=125_400)
-    assert path.read_text(encoding="utf-8") == (
-        "[ti:Calf]\n[ar:Jane]\n[al:Evening]\n[length: 02:05]\n[re:rlsaudio]\n"
+def test_lrc_sidecar():
+    sr = 22050
+    events = (Event(0, sr // 2, "silence", reason="gap"), Event(sr // 2, sr, "speech", "Lie down."),
+              Event(3 * sr // 2, 61_234 * sr // 1000 - 3 * sr // 2, "silence", reason="pause"),
+              Event(61_234 * sr // 1000, sr, "speech", "Press."))
+    events += (Event(events[-1].end, 125_400 * sr // 1000 - events[-1].end, "silence", reason="gap"),)
+    text = lrc(Timeline("Calf", events, ()), title="Calf", artist="Jane\nDoe", album="Evening")
+    assert text == (
+        "[ti:Calf]\n[ar:Jane Doe]\n[al:Evening]\n[length: 02:05]\n[re:rlsaudio]\n"
         "[00:00.50]Lie down.\n[01:01.23]Press.\n"
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.lrc"]
 
 
 def test_cover_files(tmp_path):
@@ -133,4 +136,4 @@ def test_cover_files(tmp_path):
     assert info.value.lines() == [f"{fake}: not a PNG or JPEG image; give a .png or .jpg cover"]
     with pytest.raises(InputError) as info:
         load_cover(tmp_path / "none.png")
-    assert info.value.lines() == [f"{tmp_path / 'none.png'}: no such cover file; give a .png or .jpg image"]
+    assert info.value.lines() == [f"{tmp_path / 'none.png'}: no such cover file; check the path"]

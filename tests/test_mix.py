@@ -10,7 +10,7 @@ from rlsaudio.modes import ModeOptions, style_for
 from rlsaudio.routine import parse_routine
 from rlsaudio.soundscape import Soundscape, _make_loop, noise
 from rlsaudio.synth import SpeechSource
-from rlsaudio.timeline import build_timeline
+from rlsaudio.timeline import build_timeline, lay_out
 from rlsaudio.units import SAMPLE_RATE as SR
 from rlsaudio.voices import load_profile
 
@@ -38,7 +38,7 @@ def session(fake_voice, tmp_path, mode="bedtime", **mode_kw):
     voice = load_profile(fake_voice)
     speech = SpeechSource(voice, Cache(tmp_path / "cache"))
     style = style_for(ModeOptions(mode, **mode_kw), voice)
-    timeline = build_timeline(parse_routine(ROUTINE), style, speech.length)
+    timeline = build_timeline(lay_out(parse_routine(ROUTINE), style), speech.length)
     return timeline, speech
 
 

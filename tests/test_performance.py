@@ -11,12 +11,9 @@ from rlsaudio.cli import cli
 
 PROBE = """
 import json, sys
-from rlsaudio.cli import main
-sys.argv = ["rlsaudio", "build", sys.argv[1], "-o", sys.argv[2], "--voice", sys.argv[3]]
-try:
-    main()
-except SystemExit as exit:
-    assert exit.code in (0, None), exit.code
+from rlsaudio.cli import cli
+code = cli.main(["build", sys.argv[1], "-o", sys.argv[2], "--voice", sys.argv[3]], standalone_mode=False)
+assert code == 0, code
 print(json.dumps({"modules": sorted(m for m in ("scipy", "onnxruntime", "piper", "pyloudnorm") if m in sys.modules)}))
 """
 

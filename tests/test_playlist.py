@@ -30,9 +30,10 @@ def test_playlist_of_the_two_bundled_routines(runner, tmp_path, fake_voice):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == f"{out / 'RLS evening.m3u8'}  2 of 2 tracks"
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["01 - Acupressure for restless legs.lrc", "01 - Acupressure for restless legs.mp3",
-                     "02 - Reflexology foot massage for restless legs.lrc",
-                     "02 - Reflexology foot massage for restless legs.mp3", "RLS evening.m3u8"]
+    assert names == sorted([f"{stem}{suffix}" for stem in ("01 - Acupressure for restless legs",
+                                                           "02 - Reflexology foot massage for restless legs")
+                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json")]
+                           + ["RLS evening.m3u8"])
     entries = m3u8_entries(out / "RLS evening.m3u8")
     assert [name for _, _, name in entries] == [n for n in names if n.endswith(".mp3")]
     covers = set()
@@ -133,7 +134,7 @@ def test_playlist_file_problems_are_one_line_each(runner, write):
         f'{listing}: name: missing "name"; add name = "..."',
         f'{listing}:1: nmae: unknown key; did you mean "name"?',
         f'{listing}:4: tracks[0].mode: unknown mode "sleepy"; use massage or bedtime',
-        f'{listing}:5: tracks[1]: missing "routine"; add routine = "..."',
+        f'{listing}:5: tracks[1]: missing "routine"; add routine = "acupressure" (or compose = ["SP 6", "K 3"])',
         f'{listing}:6: tracks[1].rutine: unknown key; did you mean "routine"?',
     ]
 
@@ -170,5 +171,5 @@ def test_inspect_a_file_that_is_not_audio(runner, tmp_path):
     bogus = tmp_path / "x.mp3"
     bogus.write_text("hello")
     result = run(runner, "inspect", bogus)
-    assert result.exit_code == 1
-    assert result.stderr.startswith(f"{bogus}: could not read the tags")
+    assert result.exit_code == 2  # bad input, not a failure of rlsaudio
+    assert result.stderr == f"{bogus}: not an MP3 file; give the path of an MP3 built by rlsaudio\n"

@@ -211,11 +211,11 @@ CATALOGUE = {
     ),
     "unknown placeholder": (
         'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Your {foot}."\n',
-        'r.toml:4: steps[0].say: unknown placeholder "{foot}"; the only one is {side}',
+        'r.toml:4: steps[0].say: unknown placeholder "{foot}"; use {side}, {point}, {location}, {hold}, {rest}, {pause}',
     ),
     "unmatched brace": (
         'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Your {side calf."\nsides = ["left"]\n',
-        "r.toml:4: steps[0].say: has an unmatched { or }; write {side} or remove the brace",
+        "r.toml:4: steps[0].say: has an unmatched { or }; write a placeholder like {side} or remove the brace",
     ),
     "hold with massage": (
         'title = "T"\n[[steps]]\ntitle = "A"\nhold = 5\nmassage = 5\n',
@@ -284,11 +284,11 @@ CATALOGUE = {
     ),
     "control character": (
         'title = "T"\n[[steps]]\ntitle = "A"\nsay = "bell\\u0007"\n',
-        "r.toml:4: steps[0].say: contains a control character; remove it",
+        "r.toml:4: steps[0].say: contains a control character (U+0007); remove it",
     ),
     "NUL in title": (
         'title = "T\\u0000"\n[[steps]]\ntitle = "A"\npause = 1\n',
-        "r.toml:1: title: contains a control character; remove it",
+        "r.toml:1: title: contains a control character (U+0000); remove it",
     ),
     "narration too long": (
         'title = "T"\n[[steps]]\ntitle = "A"\nsay = "' + "word " * 200_000 + '"\n',

@@ -10,9 +10,9 @@ import pytest
 from rlsaudio.errors import FitError
 from rlsaudio.modes import ModeOptions, style_for
 from rlsaudio.routine import load_bundled, parse_routine
-from rlsaudio.timeline import Style, build_timeline, estimate_speech, split_sentences
+from rlsaudio.timeline import Style, build_timeline, estimate_speech, lay_out, split_sentences
 from rlsaudio.units import SAMPLE_RATE as SR
-from rlsaudio.voices import VoiceProfile
+from rlsaudio.profile import VoiceProfile
 
 GOLDEN = Path(__file__).parent / "golden"
 VOICE = VoiceProfile("test", "fake", words_per_minute=150, sentence_pause_ms=400)
@@ -27,7 +27,7 @@ def words(text: str, rate: float) -> int:
 
 def build(text: str, style: Style = MASSAGE, **kw):
     routine = parse_routine(textwrap.dedent(text).lstrip("\n"), "t.toml")
-    return build_timeline(routine, style, words, **kw)
+    return build_timeline(lay_out(routine, style), words, **kw)
 
 
 def speech(tl, text):
@@ -35,7 +35,7 @@ def speech(tl, text):
 
 
 def test_events_are_contiguous_and_chapters_cover_the_session():
-    tl = build_timeline(load_bundled("acupressure"), MASSAGE, words)
+    tl = build_timeline(lay_out(load_bundled("acupressure"), MASSAGE), words)
     assert tl.events[0].start == 0
     for a, b in zip(tl.events, tl.events[1:]):
         assert a.end == b.start and a.length > 0
@@ -248,21 +248,24 @@ def test_fit_out_of_range_says_the_shortest_and_longest():
 
 
 def test_same_input_same_timeline():
-    a = build_timeline(load_bundled("foot-reflexology"), MASSAGE, words)
-    b = build_timeline(load_bundled("foot-reflexology"), MASSAGE, words)
+    a = build_timeline(lay_out(load_bundled("foot-reflexology"), MASSAGE), words)
+    b = build_timeline(lay_out(load_bundled("foot-reflexology"), MASSAGE), words)
     assert a == b
 
 
 def test_json_shape():
     tl = build('title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nhold = 5\n')
     data = tl.to_json()
-    assert set(data) == {"title", "duration", "chapters", "events"}
+    assert set(data) == {"title", "mode", "duration", "session_end", "chapters", "spans", "events"}
     assert all(set(c) == {"title", "start", "end"} for c in data["chapters"])
+    (hold,) = [e for e in data["events"] if e.get("reason") == "hold"]
+    assert data["spans"] == [{"kind": "hold", "start": hold["start"], "end": hold["start"] + hold["duration"]}]
     for e in data["events"]:
-        expected = {"start", "duration", "kind"} | {"speech": {"text"}, "silence": {"reason"}, "tone": set()}[e["kind"]]
+        expected = {"start", "duration", "kind"} | {"speech": {"text"}, "silence": {"reason"}, "tone": {"name"}}[
+            e["kind"]]
         assert set(e) == expected
         if e["kind"] == "silence":
-            assert e["reason"] in {"hold", "rest", "pause", "massage", "breath", "gap"}
+            assert e["reason"] in {"hold", "rest", "pause", "massage", "breath", "ready", "gap"}
     assert data["duration"] == pytest.approx(sum(e["duration"] for e in data["events"]), abs=0.01)
 
 
@@ -275,7 +278,7 @@ def test_split_sentences():
 @pytest.mark.parametrize("routine_id", ["acupressure", "foot-reflexology"])
 def test_golden_timelines(routine_id):
     """The bundled routines' timelines, with speech estimated at 150 words per minute."""
-    timeline = build_timeline(load_bundled(routine_id), MASSAGE, estimate_speech(150))
+    timeline = build_timeline(lay_out(load_bundled(routine_id), MASSAGE), estimate_speech(150))
     actual = json.dumps(timeline.to_json(), indent=1, ensure_ascii=False) + "\n"
     path = GOLDEN / f"{routine_id}.json"
     if os.environ.get("RLSAUDIO_UPDATE_GOLDEN"):

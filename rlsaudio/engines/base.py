@@ -1,13 +1,16 @@
 """The speech engine interface and registry.
 
 Engines are found through the `rlsaudio.engines` entry point group, exactly as a third
-party plugin would register one; the built-in pyttsx3, piper and fake engines are
-declared in pyproject.toml. An engine module must be cheap to import: heavy libraries
-load on first use, so a warm-cache build never loads a voice model.
+party plugin would register one; the built-in pyttsx3 and piper engines are declared in
+pyproject.toml. The fake engine (tones instead of speech, for fast tests) is registered only
+when RLSAUDIO_TEST_ENGINES=1, so users never see or get it suggested. An engine module must be
+cheap to import: heavy libraries load on first use, so a warm-cache build never loads a voice
+model. pydub's AudioSegment is the engines' exchange format, so this module owns pydub.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +25,7 @@ from ..units import SAMPLE_RATE
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from ..voices import VoiceProfile
+    from ..profile import VoiceProfile
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,22 @@ class Engine:
         raise NotImplementedError
 
 
+TEST_ENGINES = {"fake": "rlsaudio.engines.fake:FakeEngine"}
+
+
+def _test_engines_enabled() -> bool:
+    return os.environ.get("RLSAUDIO_TEST_ENGINES") == "1"
+
+
 def engine_names() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group="rlsaudio.engines"))
+    names = {ep.name for ep in entry_points(group="rlsaudio.engines")}
+    return sorted(names | (set(TEST_ENGINES) if _test_engines_enabled() else set()))
+
+
+def loaded_engines() -> list[str]:
+    """The engines this process has initialised (a process with a voice loaded must not fork)."""
+    with _instances_lock:
+        return list(_instances)
 
 
 _instances: dict[str, Engine] = {}
@@ -75,8 +92,22 @@ def get_engine(name: str) -> Engine:
         return _instances[name]
 
 
-@cache
 def engine_class(name: str) -> type[Engine]:
+    if name in TEST_ENGINES and _test_engines_enabled():
+        return _load_test_engine(name)
+    return _plugin_class(name)
+
+
+@cache
+def _load_test_engine(name: str) -> type[Engine]:
+    from importlib import import_module
+
+    module, _, attr = TEST_ENGINES[name].partition(":")
+    return getattr(import_module(module), attr)
+
+
+@cache
+def _plugin_class(name: str) -> type[Engine]:
     matches = [ep for ep in entry_points(group="rlsaudio.engines") if ep.name == name]
     if not matches:
         raise VoiceError(f"unknown speech engine {name!r}; installed engines: {', '.join(engine_names())}")
@@ -87,10 +118,24 @@ def engine_class(name: str) -> type[Engine]:
     return cls
 
 
+def audio_segment_class():
+    """pydub's AudioSegment, imported without its import-time warnings (no ffmpeg on PATH,
+    audioop deprecation): pydub decides its converter at import; it is set when needed."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
+    return AudioSegment
+
+
+def configure_pydub(ffmpeg: str) -> None:
+    """Point pydub at the ffmpeg rlsaudio uses (pydub converts when an engine gives another format)."""
+    audio_segment_class().converter = ffmpeg
+
+
 def segment(pcm: bytes, frame_rate: int, sample_width: int = 2, channels: int = 1) -> "AudioSegment":
     """Wrap an engine's raw PCM once as an AudioSegment (pydub is the engines' exchange format)."""
-    from ..encode import audio_segment_class
-
     return audio_segment_class()(data=pcm, sample_width=sample_width, frame_rate=frame_rate, channels=channels)
 
 

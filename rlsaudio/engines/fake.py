@@ -20,7 +20,7 @@ from .base import Engine, Option, segment
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from ..voices import VoiceProfile
+    from ..profile import VoiceProfile
 
 WORD_MS = 120
 SPACE_MS = 40

@@ -25,7 +25,7 @@ from .base import Engine, Option, segment
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from ..voices import VoiceProfile
+    from ..profile import VoiceProfile
 
 BUNDLED_VOICE = "en_US-joe-medium"
 

@@ -30,7 +30,7 @@ from .base import Engine, Option, segment
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from ..voices import VoiceProfile
+    from ..profile import VoiceProfile
 
 MIN_WPM, MAX_WPM = 80, 450  # espeak clamps below 80
 

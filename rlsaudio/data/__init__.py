@@ -1,0 +1,1 @@
+"""Package data: the tables rlsaudio reads (modes, tag fields, pronunciations)."""

@@ -1,0 +1,89 @@
+"""Worker processes for playlists: a pool whose workers die with their parent.
+
+Workers ignore Ctrl-C (the parent handles it and stops them with SIGTERM, which unwinds the
+running track: its staging folder is removed). They also watch their parent: on Linux the
+kernel sends SIGTERM when it dies (PR_SET_PDEATHSIG), and everywhere a thread checks that the
+parent is still the same process, so a parent killed outright (SIGKILL) never leaves workers
+that go on rendering and committing tracks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_all_start_methods, get_context
+from typing import Any
+
+from .engines.base import loaded_engines
+
+PR_SET_PDEATHSIG = 1
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before we got here
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10)
+                os._exit(143)
+
+    threading.Thread(target=watch, name="rlsaudio-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent: int, threads: int) -> None:
+    os.environ["RLSAUDIO_THREADS"] = str(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    signal.signal(signal.SIGHUP, _stop_worker)
+    _die_with(parent)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _start_method() -> str:
+    """fork starts workers at once; it is only safe in a process with no threads and no speech
+    engine loaded (the CLI's case). Otherwise (tests, a library caller) spawn."""
+    if threading.active_count() == 1 and not loaded_engines() and "fork" in get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+def pool(jobs: int) -> ProcessPoolExecutor:
+    threads = max(1, default_jobs() // jobs)
+    return ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()), initializer=_worker_init,
+                               initargs=(os.getpid(), threads))
+
+
+def stop(executor: ProcessPoolExecutor) -> None:
+    """Interrupted: stop every worker now (SIGTERM, then SIGKILL after 10 s)."""
+    processes = list((executor._processes or {}).values())  # no public API lists a pool's workers
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+            process.join()

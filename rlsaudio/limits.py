@@ -1,0 +1,51 @@
+"""Every limit rlsaudio enforces, in one place, with the one check used for files and options alike.
+
+A routine key such as `pause` and a command-line option such as `--tail` are checked by the
+same function, so they accept the same values and fail with the same words.
+"""
+
+from __future__ import annotations
+
+from .units import format_ms
+
+HOUR_MS = 3_600_000
+
+# Input files (routines, playlists, voice profiles, points files) before and while parsing.
+MAX_FILE_BYTES = 1_048_576
+MAX_NESTING = 32  # arrays and inline tables inside each other
+MAX_KEY_PARTS = 16  # parts of one dotted key or table header: a.b.c
+MAX_KEYS = 20_000  # keys and table headers in one file
+
+# Routines
+MAX_SPAN_MS = 4 * HOUR_MS  # one hold, massage, pause, rest or breathing exercise
+MAX_STEPS = 500
+MAX_REPEAT = 100
+MAX_SAY_CHARS = 5000
+MAX_CUE_CHARS = 300
+MAX_INLINE_PAUSE_MS = 60_000
+
+# Tracks
+MAX_SESSION_MS = 12 * HOUR_MS  # a planned session, speech included, without its tail
+MAX_TAIL_MS = 10 * HOUR_MS  # bedtime's --tail
+MAX_TRACK_MS = 12 * HOUR_MS  # session plus tail: an 8-hour bedtime track stays possible
+MIN_BEDTIME_TAIL_MS = 20_000
+
+# Other inputs
+MAX_COVER_BYTES = 5 * 1_048_576
+MAX_SOUNDSCAPE_BYTES = 2 * 1024 * 1_048_576  # only the first 10 minutes are decoded
+MAX_TRACKS = 99
+MAX_TEXT_OPTION_CHARS = 200  # --name, --artist, --title
+
+# Processes
+FFMPEG_STALL_S = 120  # an ffmpeg that takes no input and writes nothing this long is stuck
+
+
+def duration_problem(ms: int, *, min_ms: int = 1, max_ms: int, what: str = "duration") -> str | None:
+    """The message for a duration outside [min_ms, max_ms], or None when it is fine."""
+    if ms <= 0 and min_ms > 0:
+        return f"{what} must be more than zero, got {format_ms(ms) if ms == 0 else '-' + format_ms(-ms)}"
+    if ms < min_ms:
+        return f"{what} must be at least {format_ms(min_ms)}, got {format_ms(ms)}"
+    if ms > max_ms:
+        return f"{what} must be at most {format_ms(max_ms)}, got {format_ms(ms)}"
+    return None

@@ -1,0 +1,126 @@
+"""Planning a track: one request -> one frozen SessionPlan, made once and used by every station.
+
+A `TrackRequest` is what a user asked for (a routine or a composition, a voice, mode options,
+a length), with the place each value came from so errors can name it (`--length` on the
+command line, `week.toml:12: tracks[1].length` in a playlist file). `plan_track` loads and
+checks everything the request names and lays the session out; the plan then carries the
+routine, voice, style, mix settings, title and the phrases to speak. Speech lengths are
+the only thing a plan does not know: `SessionPlan.timeline(speech_len)` times it, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from . import limits
+from .errors import InputError, Problem, RoutineError
+from .modes import MixSettings, ModeOptions, Origins, check_options, located, mix_settings_for, style_for
+from .profile import VoiceProfile
+from .routine import Routine, check_routine, routine_source
+from .timeline import Draft, SpeechLength, Style, Timeline, build_timeline, estimate_speech, lay_out
+from .units import format_length, format_ms, ms_to_samples
+from .voices import resolve_voice
+
+if TYPE_CHECKING:
+    from .compose import Composition
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    routine: str = ""  # a bundled id or a routine (or composition) file
+    voice: str | None = None
+    mode: ModeOptions = ModeOptions()
+    length_ms: int | None = None
+    compose: "Composition | None" = None  # points to compose, instead of a routine
+    points_file: str | None = None
+    origins: Origins = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def shown(self) -> str:
+        """How failures name this track: its routine reference or its composition's title."""
+        return self.routine or (self.compose.title if self.compose else "")
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    request: TrackRequest
+    routine: Routine
+    voice: VoiceProfile
+    style: Style
+    mix: MixSettings
+    draft: Draft
+    title: str  # the track's title: the routine's, marked (bedtime) in bedtime mode
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def phrases(self) -> list[tuple[str, float]]:
+        return self.draft.phrases()
+
+    @property
+    def album(self) -> str:
+        return self.routine.album or self.routine.title
+
+    def timeline(self, speech_len: SpeechLength) -> Timeline:
+        """The session timed with these speech lengths, within every length limit."""
+        origin = self.request.origins.get("length") if self.request.length_ms is not None else None
+        timeline = build_timeline(self.draft, speech_len, target_ms=self.request.length_ms, where=origin)
+        check_length(self, timeline.program_end, timeline.tail)
+        return timeline
+
+    def estimated(self) -> Timeline:
+        """The session timed with speech estimated from the voice's rate (instant, approximate)."""
+        return self.timeline(estimate_speech(self.voice.words_per_minute))
+
+
+def check_length(plan: SessionPlan, session: int, tail: int) -> None:
+    """A session, speech included, lasts at most 12 h; with its tail, at most 12 h too."""
+    name = plan.routine.source or plan.routine.title
+    if session > ms_to_samples(limits.MAX_SESSION_MS):
+        raise RoutineError(Problem(name, f"plans to {format_length(session)} with its speech, more than the "
+                                         f"{format_ms(limits.MAX_SESSION_MS)} allowed; shorten it or split it"))
+    if session + tail > ms_to_samples(limits.MAX_TRACK_MS):
+        raise InputError(located(plan.request.origins, "tail",
+                                 f"the session lasts {format_length(session)}, and with a tail of {format_length(tail)} "
+                                 f"the track would last more than {format_ms(limits.MAX_TRACK_MS)}; use a shorter tail",
+                                 "--tail"))
+
+
+def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan:
+    """Load and check everything a request names, and lay the session out.
+
+    Raises InputError (bad input, exit 2) or EngineError (the voice cannot run here, exit 1)
+    before anything is synthesised or written."""
+    check_options(request.mode, request.origins)
+    routine, warnings = _routine(request)
+    voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
+    style = style_for(request.mode, voice)
+    title = f"{routine.title} (bedtime)" if request.mode.mode == "bedtime" else routine.title
+    plan = SessionPlan(request, routine, voice, style, mix_settings_for(request.mode), lay_out(routine, style),
+                       title, tuple(warnings))
+    # Speech can bypass the routine's 12-hour check (thousands of cues): refuse before speaking them.
+    speech = estimate_speech(voice.words_per_minute)
+    check_length(plan, plan.draft.estimated_length(speech), ms_to_samples(style.tail_ms))
+    return plan
+
+
+def _routine(request: TrackRequest) -> tuple[Routine, list[Problem]]:
+    library = None
+    if request.points_file:
+        from .points import load_library
+
+        library = load_library(request.points_file)
+    if request.compose is not None:
+        from .compose import compose_routine
+
+        return compose_routine(request.compose, library), []
+    source = routine_source(request.routine)
+    if "compose" in source.data:
+        from .compose import composition_from_source, compose_routine
+
+        return compose_routine(composition_from_source(source), library), []
+    return check_routine(source, library)
+
+
+def with_origins(request: TrackRequest, **origins: Problem) -> TrackRequest:
+    return replace(request, origins={**request.origins, **origins})

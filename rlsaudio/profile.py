@@ -1,0 +1,39 @@
+"""The voice profile as data: which engine speaks, with which voice, how fast, with what pauses.
+
+A leaf module: engines read profiles and `voices.py` loads them, and neither needs the other
+to know what a profile is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Options the fake engine uses to simulate faults in tests; they do not change the sound.
+FAULT_OPTIONS = ("hang_on", "fail_on", "unavailable")
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    name: str
+    engine: str
+    voice: str = ""
+    description: str = ""
+    words_per_minute: float = 140.0
+    sentence_pause_ms: int = 450
+    volume_db: float = 0.0
+    bedtime_rate: float = 0.85
+    timeout_s: float = 60.0
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    source: str = ""
+
+    def cache_identity(self) -> dict[str, Any]:
+        """Everything that changes how a phrase sounds (not pauses, volume or timeouts)."""
+        speaking = {k: v for k, v in self.options.items() if k not in FAULT_OPTIONS}
+        return {"engine": self.engine, "voice": self.voice, "wpm": self.words_per_minute, "options": speaking}
+
+    def fingerprint(self) -> str:
+        raw = json.dumps(self.cache_identity(), sort_keys=True).encode()
+        return hashlib.sha256(raw).hexdigest()[:16]

@@ -1,0 +1,133 @@
+"""Publishing one track: render, verify, tag, write its sidecars, and commit them all as a unit.
+
+Everything is written into a private staging folder inside the destination first (see
+safeio.Staging). The audio is checked against the plan (its decoded length, to the sample)
+before and after tagging; only then are the track and all its sidecars moved into place
+together. If any part fails, nothing at the destination changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ffmpeg as ff
+from . import sidecars, tags
+from .cache import Cache
+from .encode import audio_format, gapless_skip
+from .engines.base import configure_pydub
+from .output import TrackFiles, output_dir, safe_name
+from .plan import SessionPlan
+from .render import render_audio, speak
+from .report import Quiet, Reporter
+from .safeio import Staging, clean_stale
+from .timeline import Timeline
+
+GUID_NAMESPACE = uuid.UUID("6f1f3c1e-2b0e-4b8a-9a57-9d7f0b3c5a11")
+
+
+@dataclass(frozen=True)
+class TrackOptions:
+    format: str = "mp3"
+    bitrate_k: int = 64
+    file_stem: str | None = None  # default: the safe title
+    album: str | None = None
+    artist: str | None = None
+    track: int = 1
+    track_total: int = 1
+    cover: tuple[bytes, str] | None = None
+    page: bool = True
+
+
+@dataclass(frozen=True)
+class Track:
+    path: Path
+    title: str
+    artist: str
+    length: int  # samples
+    integrated_lufs: float
+    synthesised: int
+    measured: bool  # False when the loudness came from the cache
+    files: tuple[Path, ...] = ()  # the audio and every sidecar
+
+
+def file_stem(plan: SessionPlan, options: TrackOptions) -> str:
+    return options.file_stem or safe_name(plan.title)
+
+
+def track_guid(plan: SessionPlan, album: str, fmt: str) -> str:
+    """Stable across rebuilds of the same routine, mode and format (and album): a feed item's GUID."""
+    return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join((plan.routine.title, album, plan.request.mode.mode, fmt))))
+
+
+def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackOptions(),
+                reporter: Reporter | None = None, cache: Cache | None = None) -> Track:
+    reporter = reporter or Quiet()
+    cache = cache or Cache()
+    warned = cache.warning
+    if warned:
+        reporter.warn(warned)
+    ffmpeg = ff.find()
+    configure_pydub(ffmpeg)
+    folder = output_dir(out_dir)
+    clean_stale(folder)
+    fmt = audio_format(options.format)
+    files = TrackFiles(folder, file_stem(plan, options), fmt.suffix)
+    shown = str(files.audio)
+    speech = speak(plan, cache, reporter)
+    timeline = plan.timeline(speech.length)
+    artist = options.artist or plan.routine.author or "rlsaudio"
+    album = options.album or plan.album
+    with Staging(folder) as stage:
+        audio = stage.path(files.audio.name)
+        rendered = render_audio(plan, timeline, speech, cache, audio, fmt, options.bitrate_k, ffmpeg, reporter, shown)
+        fmt.verify(audio, timeline.length, ffmpeg, shown)
+        track_tags = _tags(plan, timeline, audio, artist, album, options)
+        tags.write_tags(audio, track_tags)
+        fmt.verify(audio, timeline.length, ffmpeg, shown)  # tagging rewrote the file
+        texts = {
+            "lrc": sidecars.lrc(timeline, title=plan.title, artist=artist, album=album),
+            "transcript": sidecars.transcript_vtt(timeline),
+            "chapters_vtt": sidecars.chapters_vtt(timeline),
+            "chapters_json": sidecars.chapters_json(timeline, title=plan.title, artist=artist, album=album),
+        }
+        staged = [(audio, files.audio)]
+        for role, text in texts.items():
+            path = stage.path(files.sidecar(role).name)
+            _write_text(path, text, files.sidecar(role))
+            staged.append((path, files.sidecar(role)))
+        stage.commit(staged)
+    if cache.warning and cache.warning != warned:  # the cache failed during this build (a full disk)
+        reporter.warn(cache.warning)
+    return Track(files.audio, plan.title, artist, timeline.length, rendered.integrated_lufs, speech.synthesised,
+                 rendered.measured, tuple(final for _, final in staged))
+
+
+def _write_text(path: Path, text: str, shown: Path) -> None:
+    from .errors import OutputError
+    from .safeio import disk_message
+
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+    except OSError as exc:
+        raise OutputError(f"{shown}: could not write: {disk_message(exc)}") from None
+
+
+def _tags(plan: SessionPlan, timeline: Timeline, audio: Path, artist: str, album: str,
+          options: TrackOptions) -> tags.TrackTags:
+    cover = options.cover or tags.default_cover()
+    # Players that play gaplessly (ffmpeg, mpv) shift chapter times back by the encoder delay.
+    delay = gapless_skip(audio) if options.format == "mp3" else 0
+    ms = sidecars.ms
+    return tags.TrackTags(
+        title=plan.title, artist=artist, album=album, track=options.track, track_total=options.track_total,
+        genre="Speech", year=str(datetime.date.today().year), comment=plan.routine.description,
+        length_ms=ms(timeline.length), cover=cover[0], cover_mime=cover[1],
+        transcript=sidecars.transcript_text(timeline),
+        chapters=tuple(tags.Chapter(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters),
+        guid=track_guid(plan, album, options.format), session_ms=ms(timeline.program_end),
+    )

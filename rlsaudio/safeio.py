@@ -1,0 +1,278 @@
+"""Reading and writing files safely: bounded reads of regular files, atomic writes, staging.
+
+Every input file (routine, playlist, voice profile, points file, cover, soundscape, track to
+inspect) is opened without blocking and refused unless it is a regular file, then read with a
+size bound: a FIFO, /dev/zero or a socket is a clear error, never a hang or a memory blow-up.
+
+Every output is written under a random name in a private staging folder inside the destination
+and renamed into place, so a symlink planted at a predictable name is never written through, a
+symlink at a final name is replaced (never followed), and a failed build changes nothing. A
+staging folder holds a lock while its process lives; the next build in that folder removes
+the folders of processes that died (SIGKILL, power loss).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError, OutputError, Problem
+
+STAGING_PREFIX = ".rlsaudio-tmp-"
+_LEGACY_PREFIX = ".rlsaudio-part-"  # temporary files of rlsaudio 0.1
+_LOCK = ".lock"
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """How messages name a kind of input file and what to give instead."""
+
+    name: str  # "routine", "cover", ...
+    give: str  # "give the path of a .toml file"
+    too_big: str = ""  # the reason after "larger than N"; default says the limit
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1_048_576} MB" if limit % 1_048_576 == 0 else f"{limit // 1024} kB"
+
+
+def open_problem(path: Path, shown: str, kind: FileKind, exc: OSError) -> Problem:
+    """The one-line problem for an input file that cannot be opened."""
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return Problem(shown, f"is a symbolic link to a {kind.name} file that does not exist; fix the link")
+        return Problem(shown, f"no such {kind.name} file; check the path")
+    if exc.errno == errno.ELOOP:
+        return Problem(shown, "is a symbolic link that loops back on itself; fix or remove the link")
+    if exc.errno == errno.EISDIR:
+        return Problem(shown, f"is a folder, not a {kind.name} file; {kind.give}")
+    if exc.errno == errno.ENOTDIR:
+        return Problem(shown, f"no such {kind.name} file (a part of the path is not a folder); check the path")
+    if exc.errno == errno.ENAMETOOLONG:
+        return Problem(shown, f"the path is too long for this system; {kind.give}")
+    return Problem(shown, f"cannot read the {kind.name} file: {exc.strerror or exc}; check its permissions")
+
+
+def check_regular(path: Path, shown: str, kind: FileKind, error: type[InputError]) -> os.stat_result:
+    """stat() an input file that another program (ffmpeg) will read: it must be a regular file."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise error(open_problem(path, shown, kind, exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(Problem(shown, f"is a folder, not a {kind.name} file; {kind.give}"))
+    if not stat.S_ISREG(info.st_mode):
+        raise error(Problem(shown, f"is {_kind_of(info.st_mode)}, not a {kind.name} file; {kind.give}"))
+    return info
+
+
+def read_regular(path: Path | str, limit: int, shown: str, kind: FileKind, error: type[InputError]) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or one clear error."""
+    path = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise error(open_problem(path, shown, kind, exc)) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(Problem(shown, f"is a folder, not a {kind.name} file; {kind.give}"))
+        if not stat.S_ISREG(info.st_mode):
+            raise error(Problem(shown, f"is {_kind_of(info.st_mode)}, not a {kind.name} file; {kind.give}"))
+        too_big = kind.too_big or f"the limit is {_size(limit)}"
+        if info.st_size > limit:
+            raise error(Problem(shown, f"{kind.name} file is larger than {_size(limit)}; {too_big}"))
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:  # it grew while we read it
+            raise error(Problem(shown, f"{kind.name} file is larger than {_size(limit)}; {too_big}"))
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error(Problem(shown, f"cannot read the {kind.name} file: {exc.strerror or exc}; "
+                                   "check the disk and the file")) from None
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a random temporary name beside it (O_EXCL) and one rename.
+
+    Readers see the whole old file or the whole new one; a symlink at `path` is replaced, never
+    written through. Raises OSError; callers decide what a failure means.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def disk_message(exc: OSError) -> str:
+    """Why a write failed, in words that say what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "the disk is full; free some space and build again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder cannot be written; choose another with -o"
+    return f"{exc.strerror or exc}; check the disk and the folder"
+
+
+class Staging:
+    """A private folder inside `folder` for one build's outputs, committed as a unit.
+
+    Create with `with Staging(folder) as stage:`; write each output to `stage.path(name)`, then
+    `stage.commit([(staged, final), ...])` moves them all into place. If anything fails, or the
+    block is left by an exception or Ctrl-C, nothing at the destination has changed and the
+    staging folder is removed.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.dir: Path | None = None
+        self._lock_fd: int | None = None
+        self._count = 0
+
+    def __enter__(self) -> "Staging":
+        try:
+            self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=self.folder))
+            self._lock_fd = os.open(self.dir / _LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._remove()
+            raise OutputError(f"{self.folder}: cannot write in the output folder: {disk_message(exc)}") from None
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._remove()
+
+    def path(self, name: str) -> Path:
+        """A fresh path inside the staging folder (created empty with O_EXCL, never a symlink)."""
+        assert self.dir is not None
+        self._count += 1
+        path = self.dir / f"{self._count:03d}-{name[-60:]}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        os.close(fd)
+        return path
+
+    def commit(self, files: list[tuple[Path, Path]]) -> None:
+        """Move staged files to their final paths, all or nothing."""
+        assert self.dir is not None
+        placed: list[tuple[Path, Path | None]] = []  # (final, backup of what was there)
+        try:
+            for i, (staged, final) in enumerate(files):
+                if final.is_dir() and not final.is_symlink():
+                    raise OutputError(f"{final}: is a folder; remove it or choose another -o")
+                backup = None
+                if os.path.lexists(final):
+                    backup = self.dir / f"old-{i}"
+                    try:  # a hard link keeps the old file (or symlink) while the new one replaces it
+                        os.link(final, backup, follow_symlinks=False)
+                    except OSError:
+                        os.replace(final, backup)
+                os.replace(staged, final)
+                placed.append((final, backup))
+        except BaseException as exc:
+            for final, backup in reversed(placed):
+                try:
+                    if backup is not None:
+                        os.replace(backup, final)
+                    else:
+                        os.unlink(final)
+                except OSError:
+                    pass
+            if isinstance(exc, OSError):
+                shown = files[len(placed)][1] if len(placed) < len(files) else self.folder
+                raise OutputError(f"{shown}: could not move the finished file into place: {disk_message(exc)}") \
+                    from None
+            raise
+
+    def _remove(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+def clean_stale(folder: Path) -> int:
+    """Remove staging folders (and 0.1's temporary files) left by processes that died. Returns how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
+            if _abandoned(Path(entry.path)):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+        elif entry.name.startswith(_LEGACY_PREFIX) and entry.is_file(follow_symlinks=False):
+            pid = entry.name[len(_LEGACY_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                try:
+                    os.unlink(entry.path)
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
+def _abandoned(path: Path) -> bool:
+    """True when no live process holds the staging folder's lock."""
+    try:
+        fd = os.open(path / _LOCK, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        # A folder without a lock file is being created right now, or its creator died at once.
+        pid = path.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        return pid.isdigit() and not _alive(int(pid))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

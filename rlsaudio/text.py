@@ -1,0 +1,54 @@
+"""What text rlsaudio accepts from a user, and how it is cleaned, for files and options alike.
+
+Text reaches file names, tags, .m3u8 and .lrc lines, pages and the terminal, so no control or
+invisible formatting character gets in: C0 and C1 controls, bidirectional overrides (U+202E
+can make "evil.3pm.exe" look like "evil.exe.mp3"), zero-width spaces and other invisible
+format characters. The zero-width joiner and non-joiner stay allowed: emoji sequences and
+several scripts need them. Whitespace runs (tabs, newlines, U+2028) become one space.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_ALLOWED_FORMAT = {"\u200c", "\u200d"}  # zero-width non-joiner and joiner
+
+
+def bad_character(text: str) -> str | None:
+    """The first character a user text may not contain, or None."""
+    for ch in text:
+        if ch in "\t\n\r":
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cc" or (category in ("Cf", "Co", "Cs") and ch not in _ALLOWED_FORMAT):
+            return ch
+    return None
+
+
+def describe(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be used as text, or None. Callers add the place."""
+    ch = bad_character(value)
+    if ch is None:
+        return None
+    if unicodedata.category(ch) == "Cc":
+        return f"contains a control character ({describe(ch)}); remove it"
+    return f"contains an invisible formatting character ({describe(ch)}); remove it"
+
+
+def normalise(value: str) -> str:
+    return " ".join(value.split())
+
+
+def speakable(text: str) -> bool:
+    """True when the text has something a voice can say: a letter or a digit."""
+    return any(ch.isalnum() for ch in text)
+
+
+def printable(text: str) -> str:
+    """Text for a single output line (terminal, .m3u8, .lrc): controls escaped, never a line break."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text)
