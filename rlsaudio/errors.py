@@ -88,3 +88,7 @@ class OutputError(RenderError):
 
 class TagError(RenderError):
     """Reading or writing ID3 tags failed."""
+
+
+class PointsError(InputError):
+    """A points file is missing, unreadable or invalid, or a point code is unknown."""
