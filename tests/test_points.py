@@ -126,6 +126,7 @@ def test_cautions(lib):
     carried = {p.code: p.cautions for p in lib.points if p.cautions}
     assert carried == {"B 40": ("light",), "GB 21": ("pregnancy",), "SP 6": ("pregnancy",), "SP 12": ("light",)}
     assert lib.cautions["pregnancy"].say == "If you are pregnant, skip this point."
+    assert lib.cautions_of("sp6") == (lib.cautions["pregnancy"],) and lib.cautions_of("K 3") == ()
     for caution in lib.cautions.values():
         assert caution.say and caution.text and caution.safety
     assert "pulse" in lib.cautions["light"].say and "varicose" in lib.cautions["light"].say

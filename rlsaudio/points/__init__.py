@@ -151,6 +151,9 @@ class PointLibrary:
     def spoken(self, code: str) -> str:
         return self.lookup(code).spoken
 
+    def cautions_of(self, code: str) -> tuple[Caution, ...]:
+        return tuple(self.cautions[key] for key in self.lookup(code).cautions)
+
     def __contains__(self, code: object) -> bool:
         try:
             self.lookup(str(code))
