@@ -1,0 +1,1 @@
+"""The listen-along page; its figures ship here as package data (figures/*.svg)."""
