@@ -23,7 +23,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        text = f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+        text = ": ".join(part for part in (where, self.place, self.message) if part)
         # One line: control characters from user input (a key named "a\nb") are escaped.
         return printable(text)
 
@@ -56,7 +56,7 @@ class InputError(RlsaudioError):
     def __init__(self, problems: list[Problem] | Problem | str):
         if isinstance(problems, (Problem, str)):
             problems = [problems]
-        self.problems = list(problems)
+        self.problems = [Problem("", p) if isinstance(p, str) else p for p in problems]
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def lines(self) -> list[str]:

@@ -29,9 +29,9 @@ def test_a_warm_build_neither_loads_the_voice_nor_measures_again(tmp_path, write
     routine = write("t.toml", 'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Find the point."\nhold = 3\n')
     env = {**os.environ, "RLSAUDIO_CACHE": str(tmp_path / "cache")}
     cold = build_in_fresh_process(routine, tmp_path / "a", "joe", env)
-    assert cold["modules"] == ["onnxruntime", "piper", "scipy"]  # the voice and the meter, once
+    assert cold["modules"] == ["onnxruntime", "piper"]  # the voice, once; scipy never (numpy filters)
     warm = build_in_fresh_process(routine, tmp_path / "b", "joe", env)
-    assert warm["modules"] == []  # no voice model, no loudness meter (scipy), no pyloudnorm
+    assert warm["modules"] == []  # no voice model, no scipy, no pyloudnorm
 
 
 @pytest.mark.engine

@@ -314,7 +314,7 @@ CATALOGUE = {
     ),
     "code not printable": (
         USER_POINT.replace('"KI 7"', '"KI\\u200b7"'),
-        "my.toml:2: points[0].code: contains U+200B, which is not printable; use letters, digits, spaces and dashes",
+        "my.toml:2: points[0].code: contains an invisible formatting character (U+200B ZERO WIDTH SPACE); remove it",
     ),
     "code without letters": (
         USER_POINT.replace('"KI 7"', '"--"'),
