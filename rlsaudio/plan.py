@@ -24,6 +24,7 @@ from .voices import resolve_voice
 
 if TYPE_CHECKING:
     from .compose import Composition
+    from .points import PointLibrary
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class SessionPlan:
     mix: MixSettings
     draft: Draft
     title: str  # the track's title: the routine's, marked (bedtime) in bedtime mode
+    library: "PointLibrary"  # the points the routine may name (bundled, plus a --points-file)
     warnings: tuple[Problem, ...] = ()
 
     @property
@@ -91,25 +93,23 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
 
     Raises InputError (bad input, exit 2) or EngineError (the voice cannot run here, exit 1)
     before anything is synthesised or written."""
+    from .points import load_library
+
     check_options(request.mode, request.origins)
-    routine, warnings = _routine(request)
+    library = load_library(request.points_file)
+    routine, warnings = _routine(request, library)
     voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
     style = style_for(request.mode, voice)
     title = f"{routine.title} (bedtime)" if request.mode.mode == "bedtime" else routine.title
     plan = SessionPlan(request, routine, voice, style, mix_settings_for(request.mode), lay_out(routine, style),
-                       title, tuple(warnings))
+                       title, library, tuple(warnings))
     # Speech can bypass the routine's 12-hour check (thousands of cues): refuse before speaking them.
     speech = estimate_speech(voice.words_per_minute)
     check_length(plan, plan.draft.estimated_length(speech), ms_to_samples(style.tail_ms))
     return plan
 
 
-def _routine(request: TrackRequest) -> tuple[Routine, list[Problem]]:
-    library = None
-    if request.points_file:
-        from .points import load_library
-
-        library = load_library(request.points_file)
+def _routine(request: TrackRequest, library: "PointLibrary") -> tuple[Routine, list[Problem]]:
     if request.compose is not None:
         from .compose import compose_routine
 
