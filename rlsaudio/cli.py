@@ -57,6 +57,9 @@ class Text(click.ParamType):
     name = "text"
 
     def convert(self, value, param, ctx):
+        breaks = [ch for ch in value if ch in "\n\r\t\u2028\u2029\x85"]
+        if breaks:
+            self.fail(f"contains a line break or tab (U+{ord(breaks[0]):04X}); remove it", param, ctx)
         problem = text_problem(value)
         if problem:
             self.fail(problem, param, ctx)
@@ -127,7 +130,7 @@ def _one_line_usage(exc: click.UsageError) -> str:
     ctx = exc.ctx
     where = ctx.command_path if ctx else "rlsaudio"
     hint = f" (see {where} -h)"
-    if isinstance(exc, click.BadParameter) and exc.param is not None:
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter) and exc.param is not None:
         names = exc.param.opts or [exc.param.human_readable_name]
         name = max(names, key=len) if exc.param.param_type_name == "option" else exc.param.human_readable_name
         return f"{where}: {name}: {exc.message}{hint}"

@@ -331,8 +331,8 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
     for key, text in (("say", say), ("intro", intro), ("switch", switch), *((f"cues[{i}]", c) for i, c in
                                                                           enumerate(cues))):
         if text and not speakable(_PLACEHOLDER.sub("x", INLINE_PAUSE.sub("", text))):
-            check.problem(f"{place}.{key}", f'has nothing to speak (no letters or digits); write words or remove '
-                                            f'"{re.sub(r"[[].*", "", key)}"')
+            name = key.split("[")[0]
+            check.problem(f"{place}.{key}", f'has nothing to speak (no letters or digits); write words or remove "{name}"')
     if not any((say, intro, timed, breathing and breathing.cycles, pause)) and len(check.problems) == before:
         check.problem(place, "the step has nothing to do; add say, hold, massage, breathe or pause")
     if len(check.problems) > before or (title is None and point is None):

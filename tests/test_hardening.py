@@ -234,7 +234,7 @@ def test_a_cache_that_cannot_be_written(runner, tmp_path, monkeypatch):
 def test_a_cache_that_fails_during_the_build(runner, tmp_path, monkeypatch):
     from rlsaudio import cache
 
-    def full(path, data):
+    def full(path, data, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cache, "write_atomic", full)

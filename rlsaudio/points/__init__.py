@@ -8,6 +8,7 @@ file; this module restates none of it.
 
 from __future__ import annotations
 
+import copyreg
 import difflib
 import functools
 import math
@@ -21,6 +22,13 @@ from typing import Any, Mapping
 from ..errors import PointsError
 from ..tomlfile import Checker, Source as TomlSource, parse_toml_bytes, read_toml
 from ..units import show_value
+
+# Read-only mappings travel to playlist worker processes with the plans that hold them.
+def _read_only(items: dict) -> MappingProxyType:
+    return MappingProxyType(items)
+
+
+copyreg.pickle(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
 
 BUNDLED_NAME = "points.toml"
 KINDS = ("acupressure", "reflexology")
