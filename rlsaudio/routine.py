@@ -276,7 +276,7 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
     before = len(check.problems)
     check.keys(table, place, STEP_KEYS)
     point = _point(check, table, place, library)
-    title = check.text(table, "title", place, required=point is None)
+    title = check.text(table, "title", place, required="point" not in table)
     say = check.text(table, "say", place, max_chars=limits.MAX_SAY_CHARS) or ""
     intro = check.text(table, "intro", place, max_chars=limits.MAX_SAY_CHARS) or ""
     switch = check.text(table, "switch", place, max_chars=limits.MAX_CUE_CHARS) or ""
