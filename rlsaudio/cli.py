@@ -462,7 +462,7 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
     from .playlist import build_playlist, from_arguments, load_playlist
 
     if len(sources) == 1 and sources[0].endswith(".toml") and name is None:
-        spec = _playlist_file(sources[0], load_playlist)
+        spec = _playlist_file(sources[0], lambda f: load_playlist(f, mode["points_file"]))
     else:
         if name is None:
             raise click.UsageError('give --name "Album name" to make an album of these routines, or a single '

@@ -189,12 +189,14 @@ def composition_from_source(source: Source) -> Composition:
     return composition
 
 
-def composition_from_table(check: Checker, table: dict[str, Any], place: str) -> Composition | None:
+def composition_from_table(check: Checker, table: dict[str, Any], place: str,
+                           points_file: str | None = None) -> Composition | None:
     """A playlist track's `compose = [...]` (with its own title, hold)."""
-    return _from_table(check, table, place, check.source.name)
+    return _from_table(check, table, place, check.source.name, points_file)
 
 
-def _from_table(check: Checker, table: dict[str, Any], place: str, source: str) -> Composition | None:
+def _from_table(check: Checker, table: dict[str, Any], place: str, source: str,
+                points_file: str | None = None) -> Composition | None:
     where = f"{place}.compose" if place else "compose"
     raw = table.get("compose")
     before = len(check.problems)
@@ -214,7 +216,7 @@ def _from_table(check: Checker, table: dict[str, Any], place: str, source: str) 
         return None
     from .points import load_library
 
-    _, problems = point_problems(codes, load_library())
+    _, problems = point_problems(codes, load_library(points_file))
     for index, message in problems:
         check.problem(f"{where}[{index}]", message)
     if problems:
