@@ -368,9 +368,12 @@ def _fill_opt(text: str | None, fill) -> str | None:
 
 
 def _point_title(title: str | None, point: "Point | None") -> str:
-    """A point's chapter names it by its code: "SP 6: above the inner ankle"."""
+    """An acupressure point's chapter names it by its code: "SP 6: above the inner ankle". A reflexology
+    zone's code is only a key ("heart"): its chapter keeps the step's title, or its spoken name."""
     if point is None:
         return title or ""
+    if point.kind != "acupressure":
+        return title or point.spoken[:1].upper() + point.spoken[1:]
     if not title:
         return f"{point.code}: {point.location}"
     for code in (point.code, *point.aliases):

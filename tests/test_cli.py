@@ -77,13 +77,14 @@ def test_plan_json_acupressure(runner, fake_voice):
     chapters = [c["title"] for c in data["chapters"]]
     hands = [c for c in chapters if c.startswith("Hold the")]
     assert len(hands) == 4
-    for point in ["B 40", "CV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]:
+    for point in ["B 40", "GV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]:
         assert any(c.startswith(point + ":") for c in chapters), point
-    assert len([c for c in chapters if c.startswith(("CV 26", "GV 20"))]) == 2  # once each
+    assert len([c for c in chapters if c.startswith(("GV 26", "GV 20"))]) == 2  # once each
     assert len([c for c in chapters if c.startswith("B 40")]) == 2  # per side
+    assert [c.get("point") for c in data["chapters"] if c["title"].startswith("B 40")] == ["B 40", "B 40"]
     # the four hand holds are two minutes each, measured between their start and end cues
     events = data["events"]
-    holds = _timed_spans(events, "Press.", "And release.")
+    holds = _timed_spans(events, "Hold.", "And release.")
     assert holds[:4] == pytest.approx([120.0] * 4, abs=0.002)  # JSON seconds are rounded to 1 ms
     assert data["duration"] == pytest.approx(events[-1]["start"] + events[-1]["duration"], abs=0.002)
 
