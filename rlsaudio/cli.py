@@ -565,7 +565,8 @@ def serve(folder, host, port, lan, title):
 @click.option("--base-url", "base_url", required=True, metavar="URL",
               help="Where FOLDER will be published, e.g. https://example.org/rls/")
 @click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="The feed file (default: FOLDER/feed.xml). Covers always go to FOLDER/covers/.")
+              help="The feed file (default: FOLDER/feed.xml); its URL is taken to be BASE-URL/ plus its "
+              "place in FOLDER (or its name). Covers always go to FOLDER/covers/.")
 @click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
 def feed(folder, base_url, out_file, title):
     """Write a podcast feed of every track in FOLDER, for a static web host.

@@ -161,9 +161,18 @@ def scan(root: Path, cache: dict | None = None) -> Scan:
         if len(tracks) >= MAX_TRACKS:
             skipped.append(Skipped(rel, f"more than {MAX_TRACKS} tracks in the folder"))
             continue
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        key = _key(st)
         hit = cache.get(rel) if cache is not None else None
-        result = hit[1] if hit is not None and hit[0] == key else _read_track(root, rel, st)
+        if hit is not None and hit[0] == key:
+            result = hit[1]
+        else:
+            result = _read_track(root, rel, st)
+            try:  # replaced while it was read (a rebuild renames the new track into place): read it again
+                again = os.stat(root / rel, follow_symlinks=False)
+                if _key(again) != key:
+                    key, result = _key(again), _read_track(root, rel, again)
+            except OSError:
+                continue
         seen[rel] = (key, result)
         if isinstance(result, FeedTrack):
             tracks.append(_with_sidecars(root, result))
@@ -174,6 +183,10 @@ def scan(root: Path, cache: dict | None = None) -> Scan:
         cache.update(seen)
     tracks.sort(key=lambda t: (-t.mtime, t.rel))
     return Scan(tracks, skipped)
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped:
@@ -338,14 +351,15 @@ def _seasons(tracks: list[FeedTrack]) -> dict[str, int]:
     return {album: n for n, album in enumerate(sorted(first, key=lambda a: (first[a], a)), start=1)}
 
 
-def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: str,
+def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: str, feed_url: str | None = None,
                description: str = DESCRIPTION, language: str = "en") -> bytes:
     """The feed document. `base_url` (ending in "/") is where the folder is published: every
-    track, sidecar and cover URL is under it, and the feed itself is `base_url`feed.xml.
-    `identity` seeds the feed's podcast:guid. Pure: the same tracks give the same bytes."""
+    track, sidecar and cover URL is under it; the feed itself is at `feed_url` (default
+    `base_url`feed.xml). `identity` seeds the feed's podcast:guid. Pure: the same tracks give
+    the same bytes."""
     assert base_url.endswith("/")
     cover = channel_cover(tracks)
-    feed_url = base_url + FEED_NAME
+    feed_url = feed_url or base_url + FEED_NAME
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
     _sub(channel, "title", _line(title))
@@ -382,7 +396,8 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
     _sub(item, "description", "<p>" + html.escape(track.comment or track.title, quote=False) + "</p>")
     if "page" in track.sidecars:
         _sub(item, "link", base_url + url_path(track.sidecars["page"]))
-    _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel), "length": str(track.size), "type": track.type})
+    _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel), "length": str(track.size),
+                                   "type": track.type})
     _sub(item, "guid", guid, {"isPermaLink": "false"})
     _sub(item, "pubDate", formatdate(track.mtime, usegmt=True))
     _sub(item, "itunes:duration", str(round(track.length_ms / 1000)))
@@ -465,8 +480,9 @@ def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title:
         raise InputError(Problem(str(folder), "no tracks found (.mp3, .m4b or .opus files with readable tags); "
                                               "build some with rlsaudio build -o " + str(folder)))
     out_file = out_file or folder / FEED_NAME
-    feed = build_feed(found.tracks, base_url=base_url, title=title or folder_title(folder),
-                      identity=url_identity(base_url + FEED_NAME))
+    feed_url = base_url + _published_path(folder, out_file)
+    feed = build_feed(found.tracks, base_url=base_url, title=title or folder_title(folder), feed_url=feed_url,
+                      identity=url_identity(feed_url))
     covers = {t.cover.name: t.cover for t in found.tracks if t.cover is not None}
     cover = channel_cover(found.tracks)
     covers[cover.name] = cover
@@ -476,6 +492,15 @@ def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title:
     except OSError as exc:
         raise OutputError(f"{out_file}: could not write the feed: {disk_message(exc)}") from None
     return Written(out_file, len(found.tracks), written, found.skipped)
+
+
+def _published_path(folder: Path, out_file: Path) -> str:
+    """The feed file's URL path below base_url: its place in the folder, or (written elsewhere)
+    its name, as if uploaded into the folder."""
+    real_folder, real_file = os.path.realpath(folder), os.path.realpath(out_file)
+    if real_file.startswith(real_folder.rstrip(os.sep) + os.sep):
+        return url_path(os.path.relpath(real_file, real_folder).replace(os.sep, "/"))
+    return url_path(out_file.name)
 
 
 def _write_covers(directory: Path, covers: Iterable[Cover]) -> int:

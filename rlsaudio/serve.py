@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import InputError, Problem, RlsaudioError
-from .feed import (AUDIO_TYPES, COVERS_DIR, FEED_NAME, FEED_TYPE, Cover, FeedTrack, channel_cover, check_folder,
-                   is_hidden, scan, servable_name, served_feed, url_path)
+from .feed import (AUDIO_TYPES, COVERS_DIR, FEED_NAME, FEED_TYPE, Cover, FeedTrack, Scan, channel_cover,
+                   check_folder, is_hidden, scan, servable_name, served_feed, url_path)
 from .text import printable
 from .units import SAMPLE_RATE, format_length
 
@@ -93,9 +93,12 @@ class Folder:
         self._cache: dict = {}
         self._lock = threading.Lock()
 
-    def tracks(self) -> list[FeedTrack]:
+    def scan(self) -> Scan:
         with self._lock:
-            return scan(Path(self.real), self._cache).tracks
+            return scan(Path(self.real), self._cache)
+
+    def tracks(self) -> list[FeedTrack]:
+        return self.scan().tracks
 
     def feed(self, base_url: str) -> bytes:
         return served_feed(self.tracks(), base_url, self.path, self.title)
@@ -415,7 +418,9 @@ def index_html(title: str, tracks: list[FeedTrack], albums: dict[str, int], play
     rows = []
     for t in sorted(tracks, key=lambda t: (t.track or 0, t.rel)):
         audio = "/" + url_path(t.rel)
-        page = f' <a href="/{esc(url_path(t.sidecars["page"]))}">listen-along page</a> ·' if "page" in t.sidecars else ""
+        page = ""
+        if "page" in t.sidecars:
+            page = f' <a href="/{esc(url_path(t.sidecars["page"]))}">listen-along page</a> ·'
         length = format_length(round(t.length_ms * SAMPLE_RATE / 1000)) if t.length_ms else ""
         rows.append(f'<li><strong>{esc(t.title)}</strong> <span class="dim">{esc(length)}</span><br>{page} '
                     f'<a href="{esc(audio)}">audio</a>'
@@ -637,7 +642,10 @@ def serve_folder(folder: Path, host: str | None = None, port: int = DEFAULT_PORT
                             server_header=False, log_config=None, access_log=True, timeout_graceful_shutdown=2,
                             limit_concurrency=100, timeout_keep_alive=5)
     server = uvicorn.Server(config)
-    _banner(folder, host, url, lan, len(served.tracks()), out)
+    found = served.scan()
+    _banner(folder, host, url, len(found.tracks), out)
+    for skipped in found.skipped:
+        print(f"warning: not in the feed: {printable(skipped.rel)}: {printable(skipped.reason)}", file=sys.stderr)
     with _server_logging(), _stop_on_signals(server):
         server.run(sockets=[sock])
     tty = getattr(out or sys.stdout, "isatty", lambda: False)()
@@ -645,7 +653,7 @@ def serve_folder(folder: Path, host: str | None = None, port: int = DEFAULT_PORT
     return 0
 
 
-def _banner(folder: Path, host: str, url: str, lan: bool, count: int, out) -> None:
+def _banner(folder: Path, host: str, url: str, count: int, out) -> None:
     stream = out or sys.stdout
     tracks = f"{count} track{'s' if count != 1 else ''}"
     ip = _ip(host)

@@ -142,10 +142,16 @@ def test_guids_are_stable_across_rebuilds_and_dates_are_build_times(runner, writ
 def test_base_url_forms_and_output_file(runner, folder, tmp_path):
     out, single = folder
     other = tmp_path / "elsewhere.xml"
-    result = run_feed(runner, out, "--base-url", "http://host.example:8080/a b/ü", "-o", other, "--title", "Mine & yours")
+    result = run_feed(runner, out, "--base-url", "http://host.example:8080/a b/ü", "-o", other,
+                      "--title", "Mine & yours")
     assert result.exit_code == 0, result.output
     root = ET.parse(other).getroot()
     assert root.find("channel/title").text == "Mine & yours"
+    assert root.find("channel/{http://www.w3.org/2005/Atom}link").get("href") == \
+        "http://host.example:8080/a%20b/%C3%BC/elsewhere.xml"
+    assert run_feed(runner, out, "--base-url", BASE, "-o", out / "Album é" / "podcast.xml").exit_code == 0
+    inside = ET.parse(out / "Album é" / "podcast.xml").getroot()
+    assert inside.find("channel/{http://www.w3.org/2005/Atom}link").get("href") == BASE + "Album%20%C3%A9/podcast.xml"
     urls = [e.get("url") for e in root.iter("enclosure")]
     assert all(u.startswith("http://host.example:8080/a%20b/%C3%BC/") for u in urls)
     assert not (out / "feed.xml").exists() and list((out / "covers").glob("*.png"))

@@ -244,7 +244,8 @@ def test_feed_parses_with_podcastparser_and_feedparser_and_every_url_is_served(s
         assert (status, headers["content-type"]) == (200, "text/vtt; charset=utf-8")
         assert data.startswith(b"WEBVTT") and int(headers["content-length"]) == len(data)
     album_items = [i for i in root.iter("item") if f"/{quote(ALBUM)}/" in i.find("enclosure").get("url")]
-    assert sorted(int(i.find("{http://www.itunes.com/dtds/podcast-1.0.dtd}episode").text) for i in album_items) == [1, 2]
+    episodes = [int(i.find("{http://www.itunes.com/dtds/podcast-1.0.dtd}episode").text) for i in album_items]
+    assert sorted(episodes) == [1, 2]
     page_items = [i for i in root.iter("item") if i.find("link") is not None]
     assert [local(i.find("link").text, port) for i in page_items] == [f"/{quote(SINGLE_TITLE)}.html"]
 
@@ -515,14 +516,14 @@ def test_the_lan_banner_shows_the_address_a_qr_code_and_what_is_exposed(tmp_path
     from rlsaudio.serve import _banner
 
     out = io.StringIO()
-    _banner(tmp_path, "192.168.1.23", "http://192.168.1.23:8765/", True, 2, out)
+    _banner(tmp_path, "192.168.1.23", "http://192.168.1.23:8765/", 2, out)
     text = out.getvalue()
     assert text.startswith(f"Serving {tmp_path} (2 tracks) on the network at http://192.168.1.23:8765/\n")
     assert qr_text("http://192.168.1.23:8765/", colour=False, unicode=False) in text  # StringIO: no colour
     assert "Anyone on this network can read the tracks" in text
     assert "Podcast feed: http://192.168.1.23:8765/feed.xml" in text
     out = io.StringIO()
-    _banner(tmp_path, "127.0.0.1", "http://127.0.0.1:8765/", False, 1, out)
+    _banner(tmp_path, "127.0.0.1", "http://127.0.0.1:8765/", 1, out)
     assert out.getvalue().splitlines()[0] == (f"Serving {tmp_path} (1 track) at http://127.0.0.1:8765/  (this "
                                               "computer only; --lan to open it on your phone)")
 
@@ -615,3 +616,50 @@ def test_qr_code_is_text_that_reads_back_as_the_url():
     coloured = qr_text(url, colour=True)
     assert all(line.startswith("\033[30;107m") and line.endswith("\033[0m") for line in coloured.splitlines())
     assert set(qr_text(url, colour=False, unicode=False)) <= {"#", " ", "\n"}
+
+
+def test_a_link_swapped_in_after_the_check_is_not_followed(tmp_path, monkeypatch):
+    """The second layer: even if the resolved path looked inside (a link swapped in after
+    realpath), the descriptor walk refuses every symbolic link on the way."""
+    from rlsaudio import serve as serve_module
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.mp3").write_bytes(b"secret")
+    os.symlink(tmp_path / "outside", root / "album")
+    os.symlink(tmp_path / "outside" / "secret.mp3", root / "x.mp3")
+    monkeypatch.setattr(serve_module.os.path, "realpath", lambda p: os.path.normpath(p))
+    for segments in (["album", "secret.mp3"], ["x.mp3"]):
+        with pytest.raises(Refused) as exc:
+            serve_module.open_inside(str(root), segments)
+        assert exc.value.status == 404
+
+
+def test_a_file_replaced_while_it_is_sent_is_sent_whole(tmp_path):
+    """What is sent is the file that was checked, by its descriptor: a rebuild that renames a new
+    track into place mid-request cannot mix two files or change the length under the response."""
+    import asyncio
+
+    from rlsaudio.serve import OpenFileResponse, open_inside
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "t.mp3").write_bytes(b"old" * 50_000)
+    opened = open_inside(str(root), ["t.mp3"])
+    (tmp_path / "new.mp3").write_bytes(b"new" * 10)
+    os.replace(tmp_path / "new.mp3", root / "t.mp3")
+    sent = []
+
+    async def receive():
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.4"}, "extensions": {}}
+    asyncio.run(OpenFileResponse(opened, "audio/mpeg", {})(scope, receive, send))
+    assert b"".join(m.get("body", b"") for m in sent) == b"old" * 50_000
+    assert dict(sent[0]["headers"])[b"content-length"] == b"150000"
+    assert opened.fd == -1  # closed
