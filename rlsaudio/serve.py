@@ -643,7 +643,7 @@ def serve_folder(folder: Path, host: str | None = None, port: int = DEFAULT_PORT
                             limit_concurrency=100, timeout_keep_alive=5)
     server = uvicorn.Server(config)
     found = served.scan()
-    _banner(folder, host, url, len(found.tracks), out)
+    _banner(folder, sock.getsockname()[0], url, len(found.tracks), out)  # the address bound, not a name
     for skipped in found.skipped:
         print(f"warning: not in the feed: {printable(skipped.rel)}: {printable(skipped.reason)}", file=sys.stderr)
     with _server_logging(), _stop_on_signals(server):
@@ -654,6 +654,7 @@ def serve_folder(folder: Path, host: str | None = None, port: int = DEFAULT_PORT
 
 
 def _banner(folder: Path, host: str, url: str, count: int, out) -> None:
+    """What is served where; for an address other machines can reach, a QR code and what that exposes."""
     stream = out or sys.stdout
     tracks = f"{count} track{'s' if count != 1 else ''}"
     ip = _ip(host)
