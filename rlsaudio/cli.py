@@ -688,6 +688,61 @@ def inspect(file, as_json):
         click.echo(f"  {format_clock(round(chapter['start'] * SAMPLE_RATE)):>7}  {chapter['title']}")
 
 
+@cli.command()
+@click.argument("folder", required=False, default="output", type=click.Path(path_type=Path))
+@click.option("--host", metavar="ADDR", help="Address to listen on (default 127.0.0.1: this computer only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--lan", is_flag=True, help="Listen on this computer's local network address, to open it on a "
+              "phone on the same Wi-Fi (prints the address and a QR code).")
+@click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
+def serve(folder, host, port, lan, title):
+    """Serve an output folder to your phone: tracks, pages, playlists and a podcast feed.
+
+    Read-only: GET and HEAD only, nothing outside FOLDER (default: output), no hidden files.
+    The feed is at /feed.xml and lists every track in the folder and its subfolders, including
+    tracks built while it runs. Ctrl-C stops it.
+
+    \b
+    Examples:
+      rlsaudio serve
+      rlsaudio serve --lan
+      rlsaudio serve ~/Music/rls --port 9000 --title "Evening sessions"
+    """
+    from .serve import serve_folder
+
+    if lan and host:
+        raise click.UsageError("give --lan or --host ADDR, not both")
+    return serve_folder(folder, host=host, port=port, lan=lan, title=title)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--base-url", "base_url", required=True, metavar="URL",
+              help="Where FOLDER will be published, e.g. https://example.org/rls/")
+@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The feed file (default: FOLDER/feed.xml); its URL is taken to be BASE-URL/ plus its "
+              "place in FOLDER (or its name). Covers always go to FOLDER/covers/.")
+@click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
+def feed(folder, base_url, out_file, title):
+    """Write a podcast feed of every track in FOLDER, for a static web host.
+
+    Writes FOLDER/feed.xml (RSS with iTunes and Podcasting 2.0 tags: chapters, transcripts) and
+    each track's cover into FOLDER/covers/. Upload the whole folder to BASE-URL and subscribe
+    to BASE-URL/feed.xml in a podcast app.
+
+    \b
+    Example:
+      rlsaudio feed output --base-url https://example.org/rls/
+    """
+    from .feed import write_feed
+
+    written = write_feed(folder, base_url, out_file, title)
+    for skipped in written.skipped:
+        _err(f"warning: skipped {skipped.rel}: {skipped.reason}")
+    click.echo(f"{written.path}  {written.tracks} tracks")
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
