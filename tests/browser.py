@@ -61,19 +61,13 @@ class Browser:
     def __init__(self, driver):
         self.driver = driver
 
-    def open(self, url: str, *, ready: bool = True, scripts: bool = True) -> list[dict]:
-        """Load a page (with its own scripts, or none), wait until its script says it is ready,
-        and return what it logged."""
+    def open(self, url: str, *, ready: bool = True) -> list[dict]:
+        """Load a page, wait until its script says it is ready (unless it has none), and return
+        what it logged."""
         self.driver.get("about:blank")
         self.logs()
-        if not scripts:
-            self.driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
-        try:
-            self.driver.get(url)
-        finally:
-            if not scripts:
-                self.driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
-        if ready and scripts:
+        self.driver.get(url)
+        if ready:
             self.wait(lambda: self.js("return document.documentElement.getAttribute('data-ready')") == "true",
                       f"{url} did not finish loading")
         return self.logs()

@@ -32,8 +32,8 @@ def test_playlist_of_the_two_bundled_routines(runner, tmp_path, fake_voice):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([f"{stem}{suffix}" for stem in ("01 - Acupressure for restless legs",
                                                            "02 - Reflexology foot massage for restless legs")
-                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json")]
-                           + ["RLS evening.m3u8"])
+                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json", ".html")]
+                           + ["RLS evening.m3u8", "index.html"])
     entries = m3u8_entries(out / "RLS evening.m3u8")
     assert [name for _, _, name in entries] == [n for n in names if n.endswith(".mp3")]
     covers = set()

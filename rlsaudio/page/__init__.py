@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Iterable, Mapping
 from urllib.parse import quote
 
+from ..errors import PointsError
 from ..timeline import Chapter, Timeline
 from ..units import SAMPLE_RATE
 
@@ -73,7 +74,7 @@ def chapter_point(chapter: Chapter, library) -> str:
 def _lookup(code: str, library):
     try:
         return library.lookup(code)
-    except Exception:  # PointsError: a code the library does not know draws nothing
+    except PointsError:  # a code the library does not know draws nothing
         return None
 
 
@@ -190,6 +191,8 @@ def page_html(timeline: Timeline, library, *, title: str, artist: str, album: st
     return _fill(_template("page.html"), {
         "THEME": theme,
         "THEME_COLOR": "#17110c" if theme == "bedtime" else "#fbf7ef",
+        "OTHER_THEME": "massage" if theme == "bedtime" else "bedtime",
+        "OTHER_THEME_NAME": "Massage" if theme == "bedtime" else "Bedtime",
         "TITLE": html.escape(title),
         "SUBTITLE": html.escape(" · ".join(dict.fromkeys(t for t in (artist, album) if t))),
         "DURATION": _clock(timeline.length),

@@ -185,6 +185,7 @@
       if (mine) { svg = svgs[i]; }
     }
     if (!svg) { setHidden(figure, true); return; }
+    setHidden(figure, false);  // shown before the marks go in: their labels are placed by measuring
     var info = D.figures[name];
     var box = info.viewbox;
     var drawing = svg.querySelector(".drawing");
@@ -209,17 +210,45 @@
       g.appendChild(make("circle", { "class": "halo", cx: p.x, cy: p.y, r: 15 }));
       g.appendChild(make("circle", { "class": "ring-mark", cx: p.x, cy: p.y, r: 9 }));
       g.appendChild(make("circle", { "class": "dot", cx: p.x, cy: p.y, r: 3.5 }));
-      // The label sits above the mark (below it near the top edge), kept inside the drawing.
-      var half = 4.5 * markLabel(s.point).length;
-      var x = Math.min(Math.max(p.x, box[0] + half + 2), box[0] + box[2] - half - 2);
-      var y = p.y - 19 < box[1] + 14 ? p.y + 30 : p.y - 19;
-      g.appendChild(make("text", { x: x, y: y, "text-anchor": "middle" }, markLabel(s.point)));
+      var label = make("text", { x: p.x, y: p.y }, markLabel(s.point));
+      g.appendChild(label);
       marks.appendChild(g);
+      placeLabel(svg, label, p, box, mirrored);
     });
     setText($("point-name"), capital(s.point.spoken) + (s.side ? ", " + s.side + " side" : ""));
     setText($("point-location"), "\u201C" + capital(s.point.location) + "\u201D");
     setText($("point-find"), s.point.find);
-    setHidden(figure, false);
+  }
+
+  /* Put a mark's label beside it where it covers none of the drawing's own labels: above,
+     below, right or left of the mark, the first that is free (else the least covered). */
+  function placeLabel(svg, label, p, box, mirrored) {
+    var taken = [];
+    var texts = svg.querySelectorAll(".drawing .labels text");
+    for (var i = 0; i < texts.length; i++) {
+      var b = texts[i].getBBox();
+      taken.push({ x: mirrored ? 2 * box[0] + box[2] - b.x - b.width : b.x, y: b.y, w: b.width, h: b.height });
+    }
+    var size = label.getBBox();
+    var w = size.width || 30, h = size.height || 15;
+    var spots = [[p.x - w / 2, p.y - 15 - h], [p.x + 15, p.y - h / 2], [p.x - 15 - w, p.y - h / 2],
+                 [p.x - w / 2, p.y + 15]];
+    var best = null;
+    spots.forEach(function (spot) {
+      var x = Math.min(Math.max(spot[0], box[0] + 2), box[0] + box[2] - w - 2);
+      var y = Math.min(Math.max(spot[1], box[1] + 2), box[1] + box[3] - h - 2);
+      var covered = 0;
+      taken.forEach(function (t) {
+        var dx = Math.min(x + w, t.x + t.w) - Math.max(x, t.x), dy = Math.min(y + h, t.y + t.h) - Math.max(y, t.y);
+        if (dx > 0 && dy > 0) { covered += dx * dy; }
+      });
+      var near = Math.abs(x + w / 2 - p.x) + Math.abs(y + h / 2 - p.y);  // clamping may pull it onto the mark
+      if (near < 12) { covered += w * h; }
+      if (!best || covered < best.covered) { best = { x: x, y: y, covered: covered }; }
+    });
+    label.setAttribute("x", (best.x + w / 2).toFixed(1));
+    label.setAttribute("y", (best.y + h * 0.8).toFixed(1));
+    label.setAttribute("text-anchor", "middle");
   }
 
   function drawActivity(s) {
