@@ -428,7 +428,6 @@
   if (typeof navigator.vibrate === "function") {
     var vib = $("vibrate");
     vib.hidden = false;
-    vib.setAttribute("aria-label", "Vibrate at each start and end cue");
     vib.addEventListener("click", function (e) {
       vibrateOn = !vibrateOn;
       vib.setAttribute("aria-pressed", vibrateOn ? "true" : "false");
@@ -443,8 +442,8 @@
     root.setAttribute("data-theme", name);
     var other = name === "bedtime" ? "massage" : "bedtime";
     var button = $("theme");
-    setText(button, other === "massage" ? "Massage theme" : "Bedtime theme");
     button.setAttribute("aria-label", "Use the " + other + " theme");
+    button.setAttribute("title", "Use the " + other + " theme");
     var meta = document.querySelector('meta[name="theme-color"]');
     if (meta) { meta.setAttribute("content", getComputedStyle(document.body).backgroundColor); }
     syncWakeLock();
