@@ -477,7 +477,7 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
         if hasattr(outcome, "path"):
             reporter.line(f"{outcome.path}  {format_length(outcome.length)}")
 
-    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report)
+    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report, page=not no_page)
     if result.playlist:
         reporter.line(f"{result.playlist}  {len(result.tracks)} of {len(spec.tracks)} tracks")
     for failure in result.failures:

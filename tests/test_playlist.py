@@ -57,8 +57,8 @@ def test_a_playlist_of_two_routines_in_parallel(runner, shorts, tmp_path, fake_v
     assert result.stdout.splitlines()[-1] == f"{out / 'RLS evening.m3u8'}  2 of 2 tracks"
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([f"{stem}{suffix}" for stem in ("01 - Calm evening", "02 - Feet and ankles")
-                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json")]
-                           + ["RLS evening.m3u8"])
+                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json", ".html")]
+                           + ["RLS evening.m3u8", "index.html"])
     entries = m3u8_entries(out / "RLS evening.m3u8")
     assert [name for _, _, name in entries] == [n for n in names if n.endswith(".mp3")]
     covers = set()
