@@ -660,7 +660,7 @@ class Stats:
     seam_frames: list[int] = field(default_factory=list)  # first frame of each seam's later encode
     moved_seams: int = 0  # seams where the later encode's main data had to move (lam > 0)
     bridges: int = 0  # seams that needed a bridge encode
-    peak_pcm_bytes: int = 0  # most PCM held (buffer + unread encoder input), at segment starts
+    peak_pcm_bytes: int = 0  # most PCM held (buffer, unread encoder input, bridge windows), after each chunk
 
     @property
     def seams(self) -> int:
@@ -725,6 +725,7 @@ class ParallelMp3Writer:
             lookahead = self._seg + self._search + HALF_WINDOW + POSTROLL + 1  # frames the next cut needs
             for i in range(0, len(data), step):
                 self._pcm.append(np.array(data[i:i + step], dtype="<i2"))  # a copy: callers reuse buffers
+                self._note_memory()
                 while self._pcm.end >= (self._kept_from + lookahead) * FRAME:
                     self._cut(self._kept_from + self._seg, self._search)
                 self._collect(block=False)
@@ -751,8 +752,9 @@ class ParallelMp3Writer:
         lo = max(target - radius, self._kept_from + 2 * HALF_WINDOW + 1)
         hi = max(lo, target + radius)
         a = lo - HALF_WINDOW - _ENERGY_BEFORE
-        pcm = self._pcm.array(a * FRAME, (hi + HALF_WINDOW + 1) * FRAME).astype(np.float64)
-        per_frame = np.square(pcm).reshape(-1, FRAME).sum(axis=1)
+        pcm = self._pcm.array(a * FRAME, (hi + HALF_WINDOW + 1) * FRAME).astype(np.float32).reshape(-1, FRAME)
+        per_frame = np.einsum("ij,ij->i", pcm, pcm).astype(np.float64)
+        del pcm
         heard = np.convolve(per_frame, np.ones(_ENERGY_BEFORE + 1), "valid")  # seam at frame a+3+i hears a+i .. a+3+i
         seams = np.arange(len(heard)) + a + _ENERGY_BEFORE
         pick = (seams >= lo) & (seams <= hi)
@@ -823,19 +825,23 @@ class ParallelMp3Writer:
     def _submit(self, seg: _Segment, pieces: list[np.ndarray]) -> None:
         self._wait(lambda: self._running() < self.jobs)
         self._collect(block=False)
-        self._note_memory()
         seg.encoder = _Encoder(self._cmd, pieces, self._notify)
         self._segments.append(seg)
         self.stats.segments += 1
 
     def _note_memory(self) -> None:
-        held = self._pcm.nbytes() + sum(s.around.nbytes for s in [self._next] if s.around is not None)
+        """PCM arrays alive (a view keeps its whole array): the buffer, encoders' unread input,
+        the windows kept for bridges."""
+        arrays = {}
+        for a in self._pcm.chunks + [s.around for s in self._segments + [self._next] if s.around is not None]:
+            base = a if a.base is None else a.base
+            arrays[id(base)] = base.nbytes
         for s in self._segments:
             if s.encoder is not None and not s.encoder.done:
-                held += sum(p.nbytes for p in list(s.encoder.pieces))
-            if s.around is not None:
-                held += s.around.nbytes
-        self.stats.peak_pcm_bytes = max(self.stats.peak_pcm_bytes, held)
+                for a in list(s.encoder.pieces):
+                    base = a if a.base is None else a.base
+                    arrays[id(base)] = base.nbytes
+        self.stats.peak_pcm_bytes = max(self.stats.peak_pcm_bytes, sum(arrays.values()))
 
     def _wait(self, ready) -> None:
         with self._cond:

@@ -91,6 +91,15 @@ def info_fields(path) -> dict:
             "audio_crc": crc16(data[len(frame):])}
 
 
+def assert_reservoir_consistent(path) -> None:
+    """Every frame's main data starts after the previous frame's ends, at most 255 bytes before
+    its own data area, and ends inside its own frame (what _Frames checks on parsing)."""
+    data = Path(path).read_bytes()
+    info = mp3par._frame_sizes_by_byte2(data[1])[0][data[2]]
+    frames = mp3par._Frames(data[info:], 0, int.from_bytes(data[info:info + 4], "big") & 0xFFFFFDFF, "x")
+    assert frames.n and frames.mdb.max() <= 255 and frames.start[0] >= 0
+
+
 # --- checks on decoded audio ------------------------------------------------------------------
 
 def lag(a: np.ndarray, b: np.ndarray, at: int, reach: int = 66) -> int:
@@ -164,6 +173,7 @@ def test_spliced_mp3_decodes_like_single_pass(tmp_path, kind):
     assert info["frames"] * FRAME - info["delay"] - info["padding"] == len(pcm)
     assert info["music_crc"] == info["audio_crc"] and info["tag_crc_ok"]
     assert info["file_size"] == (tmp_path / "one.mp3").stat().st_size  # frame sizes as in one pass
+    assert_reservoir_consistent(tmp_path / "par.mp3")
 
     for onset in onsets:  # every event lands where the single pass puts it (within 1 ms)
         assert abs(lag(spliced, single, onset)) <= SR // 1000, onset
@@ -278,6 +288,7 @@ def test_seams_that_need_moved_main_data_or_a_bridge(tmp_path, monkeypatch):
     for name in ("moved.mp3", "bridged.mp3"):
         spliced, errors = decode(tmp_path / name)
         assert errors == "" and len(spliced) == len(pcm) == mp3_decoded_samples(tmp_path / name)
+        assert_reservoir_consistent(tmp_path / name)
         for onset in onsets:
             assert abs(lag(spliced, single, onset)) <= SR // 1000
     check_seams(decode(tmp_path / "moved.mp3")[0], single, pcm, moved.stats.seam_frames)
@@ -501,3 +512,13 @@ def test_crc16_matches_a_bitwise_reference():
         assert crc16(data) == reference(data)
         assert crc16(data, 0xBEEF) == reference(data, 0xBEEF)
         assert crc16(data[n // 3:], crc16(data[:n // 3])) == reference(data)
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_other_job_counts(tmp_path, jobs):
+    pcm, _ = speech_like(8, seed=17, noise=0.005)
+    writer = encode_parallel(tmp_path / "par.mp3", pcm, jobs=jobs)
+    spliced, errors = decode(tmp_path / "par.mp3")
+    assert errors == "" and len(spliced) == len(pcm) and writer.stats.seams >= 3
+    encode_single(tmp_path / "one.mp3", pcm)
+    check_seams(spliced, decode(tmp_path / "one.mp3")[0], pcm, writer.stats.seam_frames)
