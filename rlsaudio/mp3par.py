@@ -980,6 +980,8 @@ class ParallelMp3Writer:
         jp, jn, k = plan.c - prev.g0, plan.c - nxt.g0, len(plan.lags)
         a = int(prev.D[jp]) - min(plan.free, _MAX_MDB)  # stream bytes from here on are rewritten
         j0 = max(self._written, int(np.searchsorted(prev.D, a, side="right")) - 1)
+        if a < prev.D[j0]:
+            raise EncoderError(f"{self.shown}: internal error: a seam reaches back into written frames")
         self._emit_upto(j0)
         # the joined stream from a (in prev's positions) up to nxt's frame jn+k
         shift = int(prev.D[jp]) - int(nxt.D[jn]) - a  # nxt stream position -> index in buf
