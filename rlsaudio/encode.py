@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import queue
-import signal
 import subprocess
 import tempfile
 import time
@@ -119,7 +118,7 @@ class StreamWriter:
         self._stderr.close()
         failure = ff.write_error(message)
         if code != 0 or failure:
-            raise encode_failure(self.shown, failure or message, code)
+            raise ff.encode_failure(self.shown, failure or message, code)
         if not self.path.exists() or self.path.stat().st_size == 0:
             raise EncoderError(f"{self.shown}: ffmpeg finished without writing the file; "
                                "set RLSAUDIO_FFMPEG to a working ffmpeg")
@@ -179,17 +178,6 @@ def gapless_skip(path: Path) -> int:
     return 0
 
 
-def encode_failure(shown: str, message: str, code: int) -> Exception:
-    lowered = message.lower()
-    last = ff.last_line(message, f"exit status {code}")
-    if "no space left" in lowered or "file too large" in lowered or "disk quota" in lowered:
-        return OutputError(f"{shown}: the disk is full ({last}); free some space and build again")
-    if code == -signal.SIGXFSZ:  # a file size limit (ulimit -f) kills the writer outright
-        return OutputError(f"{shown}: the disk is full (file size limit reached); free some space and build again")
-    if "permission denied" in lowered or "read-only file system" in lowered:
-        return OutputError(f"{shown}: the folder cannot be written; choose a folder you can write with -o")
-    return EncoderError(f"{shown}: ffmpeg failed to encode: {last}")
-
 
 class AudioFormat:
     """One output format: its file suffix, how to write it, and how to check a written file."""
@@ -225,15 +213,35 @@ class AudioFormat:
 
 
 class Mp3Format(AudioFormat):
+    """MP3 on every core (mp3par.py): one gapless file that decodes to exactly the samples written."""
+
     name, suffix, mime = "mp3", ".mp3", "audio/mpeg"
     codec_gain_db = CODEC_GAIN_DB
-    decode_slack = 50
 
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
-        return Mp3Writer(path, bitrate_k, ffmpeg, shown)
+        from .mp3par import ParallelMp3Writer
+
+        return ParallelMp3Writer(path, bitrate_k, ffmpeg, shown, jobs=encoder_jobs(),
+                                 stall_timeout=limits.ffmpeg_stall_s())
+
+    def decoded_samples(self, path: Path, ffmpeg: str) -> int:
+        """Counted from the frames and the LAME tag, without decoding: a cut file has too few."""
+        from .mp3par import mp3_decoded_samples
+
+        return mp3_decoded_samples(path)
 
 
 FORMATS: dict[str, AudioFormat] = {"mp3": Mp3Format()}
+
+
+def encoder_jobs() -> int:
+    """Encoders to run at once: a playlist worker's share of the cores (RLSAUDIO_THREADS), else all."""
+    import os
+
+    share = os.environ.get("RLSAUDIO_THREADS", "")
+    if share.isdigit() and int(share) > 0:
+        return int(share)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def audio_format(name: str) -> AudioFormat:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from . import limits
-from .errors import EncoderError
+from .errors import EncoderError, OutputError
 from .units import SAMPLE_RATE
 
 # Messages ffmpeg prints about its output while it may still exit 0.
@@ -153,3 +154,15 @@ def decode_all(path: Path, *, ffmpeg: str | None = None, max_seconds: float | No
     if code != 0:
         return pcm, last_line(messages, f"ffmpeg exit status {code}")
     return pcm, ""
+
+
+def encode_failure(shown: str, message: str, code: int) -> Exception:
+    lowered = message.lower()
+    last = last_line(message, f"exit status {code}")
+    if "no space left" in lowered or "file too large" in lowered or "disk quota" in lowered:
+        return OutputError(f"{shown}: the disk is full ({last}); free some space and build again")
+    if code == -signal.SIGXFSZ:  # a file size limit (ulimit -f) kills the writer outright
+        return OutputError(f"{shown}: the disk is full (file size limit reached); free some space and build again")
+    if "permission denied" in lowered or "read-only file system" in lowered:
+        return OutputError(f"{shown}: the folder cannot be written; choose a folder you can write with -o")
+    return EncoderError(f"{shown}: ffmpeg failed to encode: {last}")

@@ -51,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .encode import _encode_failure, find_ffmpeg
+from . import threads
+from .ffmpeg import encode_failure as _encode_failure, find as find_ffmpeg
 from .errors import EncoderError, OutputError
 from .units import SAMPLE_RATE
 
@@ -405,10 +406,8 @@ class _Encoder:
         except OSError as exc:
             self.stderr.close()
             raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
-        self._feeder = threading.Thread(target=self._feed, name="rlsaudio-mp3par-feed", daemon=True)
-        self._reader = threading.Thread(target=self._read, name="rlsaudio-mp3par-read", daemon=True)
-        self._feeder.start()
-        self._reader.start()
+        self._feeder = threads.start(self._feed, "rlsaudio-mp3par-feed")
+        self._reader = threads.start(self._read, "rlsaudio-mp3par-read")
 
     def _feed(self) -> None:
         stdin = self.proc.stdin
@@ -491,15 +490,17 @@ _TEMPLATES: dict[tuple[str, int], tuple[bytes, int, int, int]] = {}
 _TEMPLATE_LOCK = threading.Lock()
 
 
-def _info_template(ffmpeg: str, bitrate_k: int, shown: str, timeout: float) -> tuple[bytes, int, int, int]:
+def _info_template(ffmpeg: str, bitrate_k: int, shown: str, timeout: float,
+                   workdir: Path | None = None) -> tuple[bytes, int, int, int]:
     """(Info frame as ffmpeg writes it, offset of "Info" in it, encoder delay, audio frame header),
-    from a one-frame encode with Mp3Writer's command line."""
+    from a one-frame encode with Mp3Writer's command line, written in `workdir` (the output's own
+    staging folder: nothing is written anywhere else)."""
     key = (ffmpeg, bitrate_k)
     with _TEMPLATE_LOCK:
         if key in _TEMPLATES:
             return _TEMPLATES[key]
     probe_samples = 2 * FRAME
-    with tempfile.TemporaryDirectory(prefix="rlsaudio-mp3par-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".rlsaudio-mp3par-", dir=workdir) as tmp:
         out = Path(tmp) / "probe.mp3"
         cmd = _command(ffmpeg, bitrate_k, "file:" + str(out))
         try:
@@ -695,7 +696,7 @@ class ParallelMp3Writer:
         self._search = max(0, round(search_seconds * SAMPLE_RATE / FRAME))
         self._cmd = _command(self._ffmpeg, bitrate_k, "pipe:1")
         self._template, self._xoff, self._delay, self._ref = _info_template(
-            self._ffmpeg, bitrate_k, self.shown, stall_timeout)
+            self._ffmpeg, bitrate_k, self.shown, stall_timeout, self.path.parent)
         self._segments: list[_Segment] = []
         self._closed = False
         self._cond = threading.Condition()

@@ -374,6 +374,16 @@ def encoder_body(body: str) -> str:
     return f'case "$*" in *pipe:1*) ;; *) exec "$REAL" "$@";; esac\n{body}'
 
 
+def gone(pgids: set[int], timeout: float = 3.0) -> bool:
+    """True once no process of these groups is left (a killed process takes a moment to die)."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def group_members(pgids: set[int]) -> list[int]:
     alive = []
     for entry in os.listdir("/proc"):
@@ -403,7 +413,7 @@ def test_failing_encoders_raise_clear_errors(tmp_path, body, error, message):
         writer.write(pcm)
         writer.close()
     writer.abort()
-    assert not group_members({s.encoder.proc.pid for s in writer._segments if s.encoder})
+    assert gone({s.encoder.proc.pid for s in writer._segments if s.encoder})
 
 
 def test_ffmpeg_failing_at_once_raises_when_the_writer_starts(tmp_path):
@@ -424,7 +434,7 @@ def test_a_hung_encoder_is_killed(tmp_path):
         writer.close()
     assert time.monotonic() - started < 10
     pgids |= {s.encoder.proc.pid for s in writer._segments if s.encoder}
-    assert pgids and not group_members(pgids)
+    assert pgids and gone(pgids)
 
 
 def test_abort_leaves_no_process(tmp_path):
@@ -437,7 +447,7 @@ def test_abort_leaves_no_process(tmp_path):
     started = time.monotonic()
     writer.abort()
     assert time.monotonic() - started < 2
-    assert not group_members(pgids)
+    assert gone(pgids)
 
 
 def test_output_errors(tmp_path):
