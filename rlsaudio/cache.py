@@ -85,12 +85,13 @@ class Cache:
         self.warning = (f"warning: cannot write the speech cache at {self.root} ({exc.strerror or exc}); "
                         "carrying on without it (set RLSAUDIO_CACHE to a writable folder)")
 
-    def _write(self, path: Path, data: bytes) -> bool:
-        """Write one entry; False if it could not be kept (the cache stays on unless the folder failed)."""
+    def _write(self, path: Path, data: bytes, keep_existing: bool = False) -> bool:
+        """Write one entry; False if it could not be kept (the cache stays on unless the folder failed).
+        With `keep_existing`, an entry another process wrote meanwhile is kept, not replaced."""
         try:
             _real_dir(path.parent)
             _clear_non_file(path)
-            write_atomic(path, data)
+            write_atomic(path, data, replace=not keep_existing)
             return True
         except OSError as exc:
             if exc.errno in _WHOLE_CACHE:
@@ -115,10 +116,21 @@ class Cache:
                 _remove(self._clip_path(key))
         return clip
 
-    def put_clip(self, key: str, clip: Clip) -> None:
+    def put_clip(self, key: str, clip: Clip) -> Clip:
+        """Keep a clip; returns the clip every build will use for this key.
+
+        The first clip written for a key wins: espeak's output depends a little on what the
+        process spoke before, so two builds synthesising one phrase at once can get clips a few
+        samples apart. Whoever comes second adopts the first, so every timeline made from the
+        cache (plan, build, another playlist worker) uses the same clip, to the sample."""
         raw = _encode_clip(clip)
-        if not self.writable or not self._write(self._clip_path(key), raw):
-            self._memory[key] = raw
+        if self.writable:
+            existing = self.get_clip(key)
+            if existing is not None:
+                return existing
+            if self._write(self._clip_path(key), raw, keep_existing=True):
+                return self.get_clip(key) or clip
+        return _decode_clip(self._memory.setdefault(key, raw)) or clip
 
     # -- mix measurements
 

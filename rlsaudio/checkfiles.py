@@ -19,7 +19,7 @@ def check_file(name: str, points_file: str | None = None) -> tuple[str, list[Pro
     source = read_toml(name, "TOML", InputError, name)
     data = source.data
     if "tracks" in data and "steps" not in data:
-        return _playlist(source, name)
+        return _playlist(source, name, points_file)
     if "engine" in data and "steps" not in data:
         from .voices import profile_from_source
 
@@ -37,11 +37,11 @@ def check_file(name: str, points_file: str | None = None) -> tuple[str, list[Pro
     return f"{kind} {plan.routine.title!r}, {len(plan.routine.steps)} steps", list(plan.warnings)
 
 
-def _playlist(source: Source, name: str) -> tuple[str, list[Problem]]:
+def _playlist(source: Source, name: str, points_file: str | None) -> tuple[str, list[Problem]]:
     from .playlist import playlist_from_source
     from .plan import plan_track
 
-    spec = playlist_from_source(source, Path(name).parent)
+    spec = playlist_from_source(source, Path(name).parent, points_file)
     problems: list[Problem] = []
     warnings: list[Problem] = []
     for request in spec.tracks:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 import signal
 import sys
 from pathlib import Path
@@ -57,6 +58,9 @@ class Text(click.ParamType):
     name = "text"
 
     def convert(self, value, param, ctx):
+        breaks = [ch for ch in value if ch in "\n\r\t\u2028\u2029\x85"]
+        if breaks:
+            self.fail(f"contains a line break or tab (U+{ord(breaks[0]):04X}); remove it", param, ctx)
         problem = text_problem(value)
         if problem:
             self.fail(problem, param, ctx)
@@ -127,7 +131,7 @@ def _one_line_usage(exc: click.UsageError) -> str:
     ctx = exc.ctx
     where = ctx.command_path if ctx else "rlsaudio"
     hint = f" (see {where} -h)"
-    if isinstance(exc, click.BadParameter) and exc.param is not None:
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter) and exc.param is not None:
         names = exc.param.opts or [exc.param.human_readable_name]
         name = max(names, key=len) if exc.param.param_type_name == "option" else exc.param.human_readable_name
         return f"{where}: {name}: {exc.message}{hint}"
@@ -458,7 +462,7 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
     from .playlist import build_playlist, from_arguments, load_playlist
 
     if len(sources) == 1 and sources[0].endswith(".toml") and name is None:
-        spec = _playlist_file(sources[0], load_playlist)
+        spec = _playlist_file(sources[0], lambda f: load_playlist(f, mode["points_file"]))
     else:
         if name is None:
             raise click.UsageError('give --name "Album name" to make an album of these routines, or a single '
@@ -492,6 +496,158 @@ def _playlist_file(name: str, load):
         raise InputError(Problem(name, 'is a routine file, not a playlist; give --name "Album name" to make an album '
                                        "of routines, or a playlist file with [[tracks]]"))
     return load(name)
+
+
+@cli.command()
+@click.argument("code", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the points as JSON.")
+@click.option("--points-file", "points_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also list your own points from this file (same format as the library).")
+def points(code, as_json, points_file):
+    """List the points of the library, or show one with its location and how to find it.
+
+    Codes are written as in the sources ("SP 6", "B 40"); aliases and spoken names work too
+    ("CV 26", "Spleen 6"). The point library holds every point and reflexology zone of the two
+    bundled routines' sources.
+
+    \b
+    Examples:
+      rlsaudio points
+      rlsaudio points SP 6
+      rlsaudio points --json
+    """
+    from .points import load_library
+
+    library = load_library(points_file)
+    if code:
+        chosen = [library.lookup(" ".join(code))]
+    else:
+        chosen = list(library.points)
+    if as_json:
+        click.echo(json.dumps([_point_json(library, p) for p in chosen], indent=2, ensure_ascii=False))
+        return
+    if not code:
+        sources = {key: source.title for key, source in library.sources.items()}
+        _table(("code", "name", "region", "source"),
+               [(p.code, p.spoken, p.region, sources.get(p.source, p.source or "your points file")) for p in chosen])
+        return
+    for line in _point_lines(library, chosen[0]):
+        click.echo(line)
+
+
+def _point_json(library, point) -> dict:
+    return {
+        "code": point.code, "spoken": point.spoken, "name": point.name, "aliases": list(point.aliases),
+        "note": point.note,
+        "kind": point.kind, "source": point.source, "region": point.region, "location": point.location,
+        "find": point.find, "laterality": point.laterality, "figure": point.figure,
+        "positions": {side: list(xy) for side, xy in point.positions.items()},
+        "cautions": [{"key": c.key, "say": c.say, "text": c.text} for c in library.cautions_of(point.code)],
+    }
+
+
+def _point_lines(library, point) -> list[str]:
+    source = library.sources.get(point.source)
+    sides = {"paired": "both sides (left and right)", "midline": "one point, on the middle line",
+             "left": "the left side only", "right": "the right side only"}[point.laterality]
+    rows = [("code", point.code + (f" (also written {', '.join(point.aliases)})" if point.aliases else "")),
+            ("name", point.spoken + (f" ({point.name})" if point.name else "")),
+            *([("note", point.note)] if point.note else []),
+            ("region", point.region),
+            ("location", f'"{point.location}"' + (f" ({source.title})" if source else "")),
+            ("find it", point.find),
+            ("sides", sides)]
+    rows += [("caution", c.text) for c in library.cautions_of(point.code)]
+    if point.figure:
+        rows.append(("figure", library.figures[point.figure].title))
+    width = max(len(k) for k, _ in rows)
+    return [f"{key.ljust(width)}  {value}" for key, value in rows]
+
+
+def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Point codes from the command line: `SP 6 K 3` as well as `"SP 6" "K 3"`."""
+    codes: list[str] = []
+    for word in words:
+        if word.isdigit() and codes and codes[-1].isalpha():
+            codes[-1] = f"{codes[-1]} {word}"
+        else:
+            codes.append(word)
+    return tuple(codes)
+
+
+@cli.command()
+@click.argument("codes", nargs=-1, required=True, metavar="POINT...")
+@click.option("--hold", "hold_ms", type=Duration(300_000, 20_000, what="a hold", example="1m"), metavar="DURATION",
+              help="Hold each point this long per side (20s to 5m). Default: 1 minute, or what --length leaves.")
+@click.option("--title", type=TEXT, help='Track title (default: the points, e.g. "Acupressure: SP 6, K 3").')
+@click.option("--breathe", is_flag=True, help="Paced breathing cues inside every hold.")
+@click.option("--routine-only", is_flag=True, help="Write the routine file only; build nothing.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("output"),
+              show_default=True, help="Folder for the track and its routine file.")
+@output_options
+@mode_options
+def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate, cover, no_page, **mode):
+    """Make a session of your own from points of the library, and build it.
+
+    Writes an editable routine file beside the track: an introduction, the safety words,
+    slow breathing, each point with its name, location and both sides where paired, and a
+    closing. --length sets the whole session (the hold per side is chosen to fit it
+    exactly); --hold fixes the hold instead.
+
+    \b
+    Examples:
+      rlsaudio compose "SP 6" "K 3" "LV 3" --length 12m --mode bedtime
+      rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
+    """
+    from .compose import Composition, routine_text
+    from .output import safe_name
+    from .plan import plan_track
+    from .publish import build_track, file_stem
+
+    if hold_ms is not None and mode["length_ms"] is not None:
+        raise click.UsageError("give --length (the session) or --hold (each hold), not both")
+    composition = Composition(_codes(codes), title, hold_ms, breathe, source="")
+    plan = plan_track(_request("", compose=composition, **mode))
+    options = _track_options(fmt, bitrate, cover, no_page)
+    name = file_stem(plan, options) + ".toml"
+    reporter = TerminalReporter()
+
+    def routine_file(timeline) -> dict[str, str]:
+        fitted = composition
+        if timeline is not None and mode["length_ms"] is not None:
+            holds = [s.end - s.start for s in timeline.spans if s.kind == "hold"]
+            fitted = replace(composition, hold_ms=round(min(holds) * 1000 / SAMPLE_RATE))
+        head = f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to match " \
+               "it exactly.\n" if timeline is not None and mode["length_ms"] is not None else ""
+        return {name: head + routine_text(fitted, plan.library)}
+
+    if routine_only:
+        timeline = None
+        if mode["length_ms"] is not None:
+            from .cache import Cache
+            from .render import speak
+
+            timeline = plan.timeline(speak(plan, Cache(), reporter).length)
+        _write_files(out_dir, routine_file(timeline))
+        reporter.line(str(out_dir / name))
+        return
+    track = build_track(plan, out_dir, options, reporter, extras=routine_file)
+    reporter.line(f"{track.path}  {format_length(track.length)}")
+    reporter.line(f"{out_dir / name}  the routine, to edit and build again")
+
+
+def _write_files(folder: Path, files: dict[str, str]) -> None:
+    from .output import output_dir
+    from .safeio import Staging
+
+    output_dir(folder)
+    with Staging(folder) as stage:
+        staged = []
+        for name, text in files.items():
+            path = stage.path(name)
+            path.write_text(text, encoding="utf-8")
+            staged.append((path, folder / name))
+        stage.commit(staged)
 
 
 @cli.command()
@@ -530,6 +686,61 @@ def inspect(file, as_json):
     click.echo(f"chapters ({len(info['chapters'])}):")
     for chapter in info["chapters"]:
         click.echo(f"  {format_clock(round(chapter['start'] * SAMPLE_RATE)):>7}  {chapter['title']}")
+
+
+@cli.command()
+@click.argument("folder", required=False, default="output", type=click.Path(path_type=Path))
+@click.option("--host", metavar="ADDR", help="Address to listen on (default 127.0.0.1: this computer only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--lan", is_flag=True, help="Listen on this computer's local network address, to open it on a "
+              "phone on the same Wi-Fi (prints the address and a QR code).")
+@click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
+def serve(folder, host, port, lan, title):
+    """Serve an output folder to your phone: tracks, pages, playlists and a podcast feed.
+
+    Read-only: GET and HEAD only, nothing outside FOLDER (default: output), no hidden files.
+    The feed is at /feed.xml and lists every track in the folder and its subfolders, including
+    tracks built while it runs. Ctrl-C stops it.
+
+    \b
+    Examples:
+      rlsaudio serve
+      rlsaudio serve --lan
+      rlsaudio serve ~/Music/rls --port 9000 --title "Evening sessions"
+    """
+    from .serve import serve_folder
+
+    if lan and host:
+        raise click.UsageError("give --lan or --host ADDR, not both")
+    return serve_folder(folder, host=host, port=port, lan=lan, title=title)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--base-url", "base_url", required=True, metavar="URL",
+              help="Where FOLDER will be published, e.g. https://example.org/rls/")
+@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The feed file (default: FOLDER/feed.xml); its URL is taken to be BASE-URL/ plus its "
+              "place in FOLDER (or its name). Covers always go to FOLDER/covers/.")
+@click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
+def feed(folder, base_url, out_file, title):
+    """Write a podcast feed of every track in FOLDER, for a static web host.
+
+    Writes FOLDER/feed.xml (RSS with iTunes and Podcasting 2.0 tags: chapters, transcripts) and
+    each track's cover into FOLDER/covers/. Upload the whole folder to BASE-URL and subscribe
+    to BASE-URL/feed.xml in a podcast app.
+
+    \b
+    Example:
+      rlsaudio feed output --base-url https://example.org/rls/
+    """
+    from .feed import write_feed
+
+    written = write_feed(folder, base_url, out_file, title)
+    for skipped in written.skipped:
+        _err(f"warning: skipped {skipped.rel}: {skipped.reason}")
+    click.echo(f"{written.path}  {written.tracks} tracks")
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:

@@ -53,10 +53,10 @@ class StreamWriter:
     """
 
     def __init__(self, path: Path, codec_args: list[str], ffmpeg: str | None = None, shown: str | None = None,
-                 stall_s: float = limits.FFMPEG_STALL_S):
+                 stall_s: float | None = None):
         self.path = path
         self.shown = shown or str(path)
-        self.stall_s = stall_s
+        self.stall_s = stall_s or limits.ffmpeg_stall_s()
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._stderr = tempfile.TemporaryFile()
@@ -199,6 +199,7 @@ class AudioFormat:
     suffix = ""
     mime = ""
     codec_gain_db = 0.0  # the encoder's own gain, made up for in the mix
+    decode_slack = 0  # samples a decoder may legitimately add or drop at the end
 
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
         raise NotImplementedError
@@ -217,7 +218,9 @@ class AudioFormat:
         except (OSError, ValueError) as exc:
             raise OutputError(f"{shown}: the written file is damaged ({exc}); check the disk (is it full?) "
                               "and build again") from None
-        if got != samples:
+        # ffmpeg's gapless decoding of a whole MP3 can keep up to ~2 ms of the encoder's padding;
+        # a lost or cut frame is 26 ms or more, so anything beyond the padding is a damaged file.
+        if abs(got - samples) > self.decode_slack:
             raise OutputError(f"{shown}: the written file decodes to {got / SAMPLE_RATE:.3f}s instead of the planned "
                               f"{samples / SAMPLE_RATE:.3f}s; the disk may be full: free some space and build again")
 
@@ -225,6 +228,7 @@ class AudioFormat:
 class Mp3Format(AudioFormat):
     name, suffix, mime = "mp3", ".mp3", "audio/mpeg"
     codec_gain_db = CODEC_GAIN_DB
+    decode_slack = 50
 
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
         return Mp3Writer(path, bitrate_k, ffmpeg, shown)

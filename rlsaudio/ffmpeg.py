@@ -82,9 +82,9 @@ class Decoder:
     """ffmpeg decoding a file to mono int16 PCM at SAMPLE_RATE, read in blocks with a stall timeout."""
 
     def __init__(self, path: Path, *, ffmpeg: str | None = None, max_seconds: float | None = None,
-                 stall_s: float = limits.FFMPEG_STALL_S):
+                 stall_s: float | None = None):
         self.path = path
-        self.stall_s = stall_s
+        self.stall_s = stall_s or limits.ffmpeg_stall_s()
         self._stderr = tempfile.TemporaryFile()
         cmd = [ffmpeg or find(), "-nostdin", "-hide_banner", "-loglevel", "error"]
         if max_seconds is not None:

@@ -52,9 +52,11 @@ def _die_with(parent: int) -> None:
 def _worker_init(parent: int, threads: int) -> None:
     os.environ["RLSAUDIO_THREADS"] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+    # Last: until here SIGTERM simply ends the worker (nothing to clean up yet), instead of an
+    # exception inside the initializer, which multiprocessing would print with a traceback.
     signal.signal(signal.SIGTERM, _stop_worker)
     signal.signal(signal.SIGHUP, _stop_worker)
-    _die_with(parent)
 
 
 def _stop_worker(signum: int, frame: Any) -> None:

@@ -40,6 +40,17 @@ MAX_TEXT_OPTION_CHARS = 200  # --name, --artist, --title
 FFMPEG_STALL_S = 120  # an ffmpeg that takes no input and writes nothing this long is stuck
 
 
+def ffmpeg_stall_s() -> float:
+    """Seconds ffmpeg may stall before it is stopped: RLSAUDIO_FFMPEG_TIMEOUT, default 120."""
+    import os
+
+    try:
+        value = float(os.environ.get("RLSAUDIO_FFMPEG_TIMEOUT", FFMPEG_STALL_S))
+    except ValueError:
+        return FFMPEG_STALL_S
+    return value if 0 < value <= 86_400 else FFMPEG_STALL_S
+
+
 def duration_problem(ms: int, *, min_ms: int = 1, max_ms: int, what: str = "duration") -> str | None:
     """The message for a duration outside [min_ms, max_ms], or None when it is fine."""
     if ms <= 0 and min_ms > 0:

@@ -69,6 +69,24 @@ class TrackFiles:
         return self.folder / (self.stem + SIDECARS[role])
 
 
+def check_output_dir(path: Path) -> None:
+    """Fail early, before minutes of work, if the output folder could not be made or written;
+    create nothing yet (a build that fails later must not leave an empty folder tree)."""
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink() or probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        if probe == path:
+            raise OutputError(f"{path}: exists and is not a folder; choose another -o")
+        raise OutputError(f"{path}: cannot create the output folder ({probe} is a file, not a folder); "
+                          "choose another -o")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        what = "the output folder" if probe == path else f"{probe}, where the output folder would be made,"
+        raise OutputError(f"{path}: {what} is not writable; choose another with -o")
+
+
 def output_dir(path: Path) -> Path:
     """Create the output folder if needed and make sure it can be written."""
     try:

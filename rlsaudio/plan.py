@@ -96,6 +96,7 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     from .points import load_library
 
     check_options(request.mode, request.origins)
+    _check_soundscape(request)
     library = load_library(request.points_file)
     routine, warnings = _routine(request, library)
     voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
@@ -107,6 +108,22 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     speech = estimate_speech(voice.words_per_minute)
     check_length(plan, plan.draft.estimated_length(speech), ms_to_samples(style.tail_ms))
     return plan
+
+
+def _check_soundscape(request: TrackRequest) -> None:
+    """A soundscape file must be a regular file: found now, not after minutes of synthesis."""
+    from pathlib import Path
+
+    from .errors import at_origin
+    from .safeio import check_regular
+    from .soundscape import NOISES, SOUNDSCAPE_KIND
+
+    spec = request.mode.soundscape
+    if spec and spec not in NOISES:
+        try:
+            check_regular(Path(spec).expanduser(), spec, SOUNDSCAPE_KIND, InputError)
+        except InputError as exc:
+            raise InputError([at_origin(request.origins.get("soundscape"), p) for p in exc.problems]) from None
 
 
 def _routine(request: TrackRequest, library: "PointLibrary") -> tuple[Routine, list[Problem]]:

@@ -73,8 +73,8 @@ class PlaylistResult:
 # --------------------------------------------------------------------------- playlist files
 
 
-def load_playlist(path: Path | str) -> PlaylistSpec:
-    return playlist_from_source(read_toml(path, "playlist", PlaylistError), Path(path).parent)
+def load_playlist(path: Path | str, points_file: str | None = None) -> PlaylistSpec:
+    return playlist_from_source(read_toml(path, "playlist", PlaylistError), Path(path).parent, points_file)
 
 
 def parse_playlist(text: str | bytes, name: str = "<playlist>", base: Path = Path(".")) -> PlaylistSpec:
@@ -86,7 +86,7 @@ def is_playlist(source: Source) -> bool:
     return "tracks" in source.data and "steps" not in source.data
 
 
-def playlist_from_source(source: Source, base: Path) -> PlaylistSpec:
+def playlist_from_source(source: Source, base: Path, points_file: str | None = None) -> PlaylistSpec:
     check = Checker(source)
     data = source.data
     check.keys(data, "", TOP_KEYS)
@@ -118,7 +118,7 @@ def playlist_from_source(source: Source, base: Path) -> PlaylistSpec:
         check.problem("tracks", f"{len(raw)} tracks, more than the {limits.MAX_TRACKS} allowed; split the playlist")
     else:
         for i, table in enumerate(raw):
-            track = _track(check, table, f"tracks[{i}]", base, voice, mode)
+            track = _track(check, table, f"tracks[{i}]", base, voice, mode, points_file)
             if track is not None:
                 tracks.append(track)
     check.raise_if_any(PlaylistError)
@@ -131,11 +131,11 @@ def _relative(base: Path, ref: str) -> Path:
 
 
 def _track(check: Checker, table: dict[str, Any], place: str, base: Path, voice: str | None,
-           mode: str) -> TrackRequest | None:
+           mode: str, points_file: str | None) -> TrackRequest | None:
     before = len(check.problems)
     check.keys(table, place, TRACK_KEYS)
     routine = check.text(table, "routine", place, max_chars=1000)
-    composition = _composition(check, table, place, routine)
+    composition = _composition(check, table, place, routine, points_file)
     track_voice = check.text(table, "voice", place, max_chars=1000) or voice
     track_mode = check.choice(table, "mode", place, MODES) or mode
     length = check.duration(table, "length", place, max_ms=limits.MAX_SESSION_MS)
@@ -160,10 +160,11 @@ def _track(check: Checker, table: dict[str, Any], place: str, base: Path, voice:
         check.problems += exc.problems
         return None
     if composition is not None:
-        return TrackRequest("", track_voice, options, length, compose=composition, origins=origins)
+        return TrackRequest("", track_voice, options, length, compose=composition, points_file=points_file,
+                            origins=origins)
     assert routine is not None
     ref = routine if routine in bundled_ids() and not (base / routine).exists() else str(_relative(base, routine))
-    return TrackRequest(ref, track_voice, options, length, origins=origins)
+    return TrackRequest(ref, track_voice, options, length, points_file=points_file, origins=origins)
 
 
 def _origin(check: Checker, table: dict[str, Any], place: str, key: str) -> Problem:
@@ -175,7 +176,8 @@ def _origin(check: Checker, table: dict[str, Any], place: str, key: str) -> Prob
     return check.where(place)
 
 
-def _composition(check: Checker, table: dict[str, Any], place: str, routine: str | None) -> Any:
+def _composition(check: Checker, table: dict[str, Any], place: str, routine: str | None,
+                 points_file: str | None) -> Any:
     """A track may compose points instead of naming a routine: compose = ["SP 6", "K 3"]."""
     if "compose" not in table:
         if routine is None:
@@ -190,7 +192,7 @@ def _composition(check: Checker, table: dict[str, Any], place: str, routine: str
         return None
     from .compose import composition_from_table
 
-    return composition_from_table(check, table, place)
+    return composition_from_table(check, table, place, points_file)
 
 
 # --------------------------------------------------------------------------- building

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Options the fake engine uses to simulate faults in tests; they do not change the sound.
-FAULT_OPTIONS = ("hang_on", "fail_on", "unavailable")
+FAULT_OPTIONS = ("hang_on", "fail_on", "unavailable", "crash_on")
 
 
 @dataclass(frozen=True)

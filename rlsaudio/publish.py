@@ -12,13 +12,14 @@ import datetime
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import ffmpeg as ff
 from . import sidecars, tags
 from .cache import Cache
 from .encode import audio_format, gapless_skip
 from .engines.base import configure_pydub
-from .output import TrackFiles, output_dir, safe_name
+from .output import TrackFiles, check_output_dir, output_dir, safe_name
 from .plan import SessionPlan
 from .render import render_audio, speak
 from .report import Quiet, Reporter
@@ -51,6 +52,7 @@ class Track:
     synthesised: int
     measured: bool  # False when the loudness came from the cache
     files: tuple[Path, ...] = ()  # the audio and every sidecar
+    timeline: Timeline | None = None
 
 
 def file_stem(plan: SessionPlan, options: TrackOptions) -> str:
@@ -63,7 +65,10 @@ def track_guid(plan: SessionPlan, album: str, fmt: str) -> str:
 
 
 def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackOptions(),
-                reporter: Reporter | None = None, cache: Cache | None = None) -> Track:
+                reporter: Reporter | None = None, cache: Cache | None = None,
+                extras: Callable[[Timeline], dict[str, str]] | None = None) -> Track:
+    """Render, verify, tag and publish one track. `extras(timeline)` names more text files (by file
+    name) to publish with it, in the same all-or-nothing commit."""
     reporter = reporter or Quiet()
     cache = cache or Cache()
     warned = cache.warning
@@ -71,13 +76,14 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
         reporter.warn(warned)
     ffmpeg = ff.find()
     configure_pydub(ffmpeg)
-    folder = output_dir(out_dir)
-    clean_stale(folder)
+    check_output_dir(out_dir)
     fmt = audio_format(options.format)
-    files = TrackFiles(folder, file_stem(plan, options), fmt.suffix)
+    files = TrackFiles(out_dir, file_stem(plan, options), fmt.suffix)
     shown = str(files.audio)
     speech = speak(plan, cache, reporter)
     timeline = plan.timeline(speech.length)
+    folder = output_dir(out_dir)
+    clean_stale(folder)
     artist = options.artist or plan.routine.author or "rlsaudio"
     album = options.album or plan.album
     with Staging(folder) as stage:
@@ -93,16 +99,18 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
             "chapters_vtt": sidecars.chapters_vtt(timeline),
             "chapters_json": sidecars.chapters_json(timeline, title=plan.title, artist=artist, album=album),
         }
+        named = {files.sidecar(role): text for role, text in texts.items()}
+        named.update({folder / name: text for name, text in (extras(timeline) if extras else {}).items()})
         staged = [(audio, files.audio)]
-        for role, text in texts.items():
-            path = stage.path(files.sidecar(role).name)
-            _write_text(path, text, files.sidecar(role))
-            staged.append((path, files.sidecar(role)))
+        for final, text in named.items():
+            path = stage.path(final.name)
+            _write_text(path, text, final)
+            staged.append((path, final))
         stage.commit(staged)
     if cache.warning and cache.warning != warned:  # the cache failed during this build (a full disk)
         reporter.warn(cache.warning)
     return Track(files.audio, plan.title, artist, timeline.length, rendered.integrated_lufs, speech.synthesised,
-                 rendered.measured, tuple(final for _, final in staged))
+                 rendered.measured, tuple(final for _, final in staged), timeline)
 
 
 def _write_text(path: Path, text: str, shown: Path) -> None:

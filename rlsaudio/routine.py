@@ -276,7 +276,7 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
     before = len(check.problems)
     check.keys(table, place, STEP_KEYS)
     point = _point(check, table, place, library)
-    title = check.text(table, "title", place, required=point is None)
+    title = check.text(table, "title", place, required="point" not in table)
     say = check.text(table, "say", place, max_chars=limits.MAX_SAY_CHARS) or ""
     intro = check.text(table, "intro", place, max_chars=limits.MAX_SAY_CHARS) or ""
     switch = check.text(table, "switch", place, max_chars=limits.MAX_CUE_CHARS) or ""
@@ -331,8 +331,8 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
     for key, text in (("say", say), ("intro", intro), ("switch", switch), *((f"cues[{i}]", c) for i, c in
                                                                           enumerate(cues))):
         if text and not speakable(_PLACEHOLDER.sub("x", INLINE_PAUSE.sub("", text))):
-            check.problem(f"{place}.{key}", f'has nothing to speak (no letters or digits); write words or remove '
-                                            f'"{re.sub(r"[[].*", "", key)}"')
+            name = key.split("[")[0]
+            check.problem(f"{place}.{key}", f'has nothing to speak (no letters or digits); write words or remove "{name}"')
     if not any((say, intro, timed, breathing and breathing.cycles, pause)) and len(check.problems) == before:
         check.problem(place, "the step has nothing to do; add say, hold, massage, breathe or pause")
     if len(check.problems) > before or (title is None and point is None):
@@ -368,9 +368,12 @@ def _fill_opt(text: str | None, fill) -> str | None:
 
 
 def _point_title(title: str | None, point: "Point | None") -> str:
-    """A point's chapter names it by its code: "SP 6: above the inner ankle"."""
+    """An acupressure point's chapter names it by its code: "SP 6: above the inner ankle". A reflexology
+    zone's code is only a key ("heart"): its chapter keeps the step's title, or its spoken name."""
     if point is None:
         return title or ""
+    if point.kind != "acupressure":
+        return title or point.spoken[:1].upper() + point.spoken[1:]
     if not title:
         return f"{point.code}: {point.location}"
     for code in (point.code, *point.aliases):

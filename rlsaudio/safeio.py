@@ -118,11 +118,12 @@ def read_regular(path: Path | str, limit: int, shown: str, kind: FileKind, error
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, replace: bool = True) -> None:
     """Write `data` to `path` through a random temporary name beside it (O_EXCL) and one rename.
 
     Readers see the whole old file or the whole new one; a symlink at `path` is replaced, never
-    written through. Raises OSError; callers decide what a failure means.
+    written through. With `replace=False` an existing file is kept (the new data is dropped):
+    the first writer wins. Raises OSError; callers decide what a failure means.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
     try:
@@ -130,7 +131,14 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if the name exists: never replaces, never follows
+            except FileExistsError:
+                pass
+            os.unlink(tmp)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -21,7 +21,7 @@ import numpy as np
 from . import clips
 from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
 from .engines.base import get_engine, speak
-from .errors import EngineError
+from .errors import EngineError, RenderError
 from .profile import VoiceProfile
 from .pronounce import Pronouncer
 
@@ -112,8 +112,7 @@ class SpeechSource:
         key = self.key(text, rate)
         clip = self.cache.get_clip(key)
         if clip is None:
-            clip = self._synthesise(text, rate)
-            self.cache.put_clip(key, clip)
+            clip = self.cache.put_clip(key, self._synthesise(text, rate))
         self._lengths[(text, rate)] = int(clip.samples.size)
         return clip
 
@@ -137,6 +136,10 @@ class SpeechSource:
             self._held.move_to_end(key)
             return held
         clip = self.cache.get_clip(key) or self._ensure(text, rate)
+        known = self._lengths.get((text, rate))
+        if known is not None and clip.samples.size != known:
+            raise RenderError(f"the speech cache changed during the build (phrase {text[:40]!r}); another program "
+                              "may be writing the same cache: build again")
         data = clip.samples.astype(np.float32) / 32768.0
         self._held[key] = data
         self._held_bytes += data.nbytes

@@ -25,14 +25,20 @@ def test_python_dash_m_works():
     assert out.stdout.startswith("rlsaudio, version ")
 
 
-def test_routines_lists_the_bundled_routines(runner):
+def test_routines_lists_the_bundled_routines_with_their_estimated_length(runner):
     result = runner.invoke(cli, ["routines"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == ["id", "title", "steps", "length"]
-    assert lines[1].startswith("acupressure ") and " 25 " in lines[1]
-    assert lines[2].startswith("foot-reflexology ") and " 13 " in lines[2]
-    assert all("~" in line and "m " in line for line in lines[1:])
+    for line, rid, title in zip(lines[1:], ("acupressure", "foot-reflexology"),
+                                ("Acupressure for restless legs", "Reflexology foot massage for restless legs")):
+        assert line.startswith(f"{rid} ") and f" {title} " in line
+        estimate = runner.invoke(cli, ["plan", rid, "--estimate", "--voice", "joe"]).stdout.splitlines()
+        total = estimate[-1].removeprefix("Total ").split(",")[0]  # the plan's own estimated total
+        steps = line.split()[-3]
+        assert line.split()[-2:] == ["~" + total.split()[0], total.split()[1]], (line, total)
+        assert int(steps) == len([c for c in json.loads(runner.invoke(cli, ["plan", rid, "--estimate", "--json"]).stdout)
+                                  ["chapters"] if "(left)" not in c["title"]])
 
 
 def test_validate_ok(runner, write):
@@ -71,13 +77,14 @@ def test_plan_json_acupressure(runner, fake_voice):
     chapters = [c["title"] for c in data["chapters"]]
     hands = [c for c in chapters if c.startswith("Hold the")]
     assert len(hands) == 4
-    for point in ["B 40", "CV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]:
+    for point in ["B 40", "GV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]:
         assert any(c.startswith(point + ":") for c in chapters), point
-    assert len([c for c in chapters if c.startswith(("CV 26", "GV 20"))]) == 2  # once each
+    assert len([c for c in chapters if c.startswith(("GV 26", "GV 20"))]) == 2  # once each
     assert len([c for c in chapters if c.startswith("B 40")]) == 2  # per side
+    assert [c.get("point") for c in data["chapters"] if c["title"].startswith("B 40")] == ["B 40", "B 40"]
     # the four hand holds are two minutes each, measured between their start and end cues
     events = data["events"]
-    holds = _timed_spans(events, "Press.", "And release.")
+    holds = _timed_spans(events, "Hold.", "And release.")
     assert holds[:4] == pytest.approx([120.0] * 4, abs=0.002)  # JSON seconds are rounded to 1 ms
     assert data["duration"] == pytest.approx(events[-1]["start"] + events[-1]["duration"], abs=0.002)
 
@@ -105,16 +112,21 @@ def _timed_spans(events, start_text, end_text):
     return spans
 
 
-def test_plan_table(runner, write, fake_voice):
-    path = write("t.toml", 'title = "Tiny"\n[[steps]]\ntitle = "A"\nsay = "Find it."\nhold = 5\n')
-    result = runner.invoke(cli, ["plan", str(path), "--voice", fake_voice])
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith("Tiny  (fake voice, massage mode")
+def test_plan_table_shows_every_event_of_the_json_plan(runner, write, fake_voice):
+    path = write("t.toml", 'title = "Tiny"\n[[steps]]\ntitle = "A"\nsay = "Find it. Then rest."\nhold = 5\n')
+    table = runner.invoke(cli, ["plan", str(path), "--voice", fake_voice])
+    data = json.loads(runner.invoke(cli, ["plan", str(path), "--voice", fake_voice, "--json"]).stdout)
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert lines[0] == "Tiny  (fake voice, massage mode, exact speech lengths)"
     assert lines[1].split() == ["start", "kind", "length", "what"]
-    assert any(line.split()[1:] == ["speech", line.split()[2], "Find", "it."] for line in lines[2:-1])
-    assert any(line.split()[1:] == ["silence", "5.0s", "hold"] for line in lines[2:-1])
-    assert lines[-1].startswith("Total ") and lines[-1].endswith(", 1 chapters")
+    rows = [line.split(None, 3) for line in lines[2:-1]]
+    assert len(rows) == len(data["events"])
+    for (start, kind, length, what), e in zip(rows, data["events"]):
+        assert start == f"{int(e['start']) // 60}:{int(e['start']) % 60:02d}"
+        assert kind == e["kind"] and length == f"{e['duration']:.1f}s"
+        assert what == e.get("text") or what == e.get("reason") or what == e.get("name")
+    assert lines[-1] == f"Total {data['duration']:.1f}s, 1 chapters"
 
 
 def test_plan_bad_routine_is_one_line_and_exit_2(runner, write):

@@ -128,8 +128,8 @@ def test_output_folder_that_cannot_be_written(runner, tmp_path):
     routine.write_text(GOOD)
     result = runner.invoke(cli, ["build", str(routine), "-o", str(blocker / "out"), "--voice", FAKE])
     assert result.exit_code == 1
-    assert result.stderr == (f"{blocker / 'out'}: cannot create the output folder (Not a directory); "
-                             "choose another -o\n")
+    assert result.stderr == (f"{blocker / 'out'}: cannot create the output folder ({blocker} is a file, not a "
+                             "folder); choose another -o\n")
     result = runner.invoke(cli, ["build", str(routine), "-o", str(blocker), "--voice", FAKE])
     assert result.exit_code == 1
     assert result.stderr == f"{blocker}: exists and is not a folder; choose another -o\n"
@@ -234,7 +234,7 @@ def test_a_cache_that_cannot_be_written(runner, tmp_path, monkeypatch):
 def test_a_cache_that_fails_during_the_build(runner, tmp_path, monkeypatch):
     from rlsaudio import cache
 
-    def full(path, data):
+    def full(path, data, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cache, "write_atomic", full)

@@ -158,13 +158,13 @@ def test_inspect(runner, tmp_path, fake_voice):
     assert data["title"] == "Reflexology foot massage for restless legs"
     assert data["track"] == "1/1" and data["genre"] == "Speech" and data["cover"] == "image/png"
     assert data["loudness_lufs"] == pytest.approx(-19.0, abs=0.3)
-    assert len(data["chapters"]) == 13 and data["chapters"][2]["title"] == "Step 3: Heart point, left foot"
+    assert len(data["chapters"]) == 15 and data["chapters"][4]["title"] == "Step 3: Heart point, left foot"
     text = run(runner, "inspect", mp3)
     assert text.exit_code == 0
     lines = text.stdout.splitlines()
     assert lines[0] == "title       Reflexology foot massage for restless legs"
     assert any(line.startswith("loudness    -19.") and "LUFS integrated" in line for line in lines)
-    assert "chapters (13):" in lines
+    assert "chapters (15):" in lines
 
 
 def test_inspect_a_file_that_is_not_audio(runner, tmp_path):

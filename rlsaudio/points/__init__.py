@@ -8,6 +8,7 @@ file; this module restates none of it.
 
 from __future__ import annotations
 
+import copyreg
 import difflib
 import functools
 import math
@@ -22,6 +23,13 @@ from ..errors import PointsError
 from ..tomlfile import Checker, Source as TomlSource, parse_toml_bytes, read_toml
 from ..units import show_value
 
+# Read-only mappings travel to playlist worker processes with the plans that hold them.
+def _read_only(items: dict) -> MappingProxyType:
+    return MappingProxyType(items)
+
+
+copyreg.pickle(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
+
 BUNDLED_NAME = "points.toml"
 KINDS = ("acupressure", "reflexology")
 LATERALITIES = ("paired", "midline", "left", "right")
@@ -34,7 +42,7 @@ USER_KEYS = ("points", "cautions")
 SOURCE_KEYS = ("title", "text")
 CAUTION_KEYS = ("say", "text", "safety")
 FIGURE_KEYS = ("title", "viewbox", "view")
-POINT_KEYS = ("code", "aliases", "name", "spoken", "kind", "source", "region", "location", "find",
+POINT_KEYS = ("code", "aliases", "note", "name", "spoken", "kind", "source", "region", "location", "find",
               "laterality", "figure", "right", "left", "at", "cautions")
 POSITION_KEYS = ("right", "left", "at")
 
@@ -106,6 +114,7 @@ class Point:
     figure: str = ""
     positions: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
     cautions: tuple[str, ...] = ()
+    note: str = ""  # what a reader should know about the point's name, e.g. a source's wrong code
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -426,6 +435,7 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
         check.problem(place, 'missing "code"; add code = "..." (the code routines use, like "SP 6")')
     aliases = _aliases(check, table, place)
     name = check.text(table, "name", place, max_chars=60) or ""
+    note = check.text(table, "note", place, max_chars=400) or ""
     spoken = check.text(table, "spoken", place, max_chars=80)
     kind = _choice(check, table, "kind", place, KINDS, "kind")
     source = _choice(check, table, "source", place, list(lib.sources), "source", required=bundled)
@@ -446,7 +456,7 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     return Point(
         code=code, spoken=spoken, kind=kind, region=region, location=location, find=find or location,
         laterality=laterality, aliases=aliases, name=name, source=source or "", figure=figure or "",
-        positions=MappingProxyType(positions), cautions=cautions,
+        positions=MappingProxyType(positions), cautions=cautions, note=note,
     )
 
 

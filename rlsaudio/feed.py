@@ -1,0 +1,543 @@
+"""The podcast feed: every track in a folder as one RSS 2.0 feed (iTunes and Podcasting 2.0 tags).
+
+One builder serves both ways out: `rlsaudio feed` writes feed.xml for a static host with URLs
+under --base-url, and `rlsaudio serve` answers /feed.xml with URLs from the request's own host.
+
+Finding tracks: files ending .mp3, .m4b or .opus in the folder and its subfolders, read through
+`tags.read_tags`. Hidden names (rlsaudio's `.rlsaudio-tmp-*` staging folders, the temporary
+files of atomic writes) and symbolic links are skipped, as is any file whose tags cannot be
+read: one damaged file never takes the feed down. Items are newest first (modification time,
+which is build time: a track is renamed into place when it is finished).
+
+Text from tags is data: the XML is built with ElementTree (which escapes), characters XML 1.0
+cannot carry are dropped, and URLs percent-encode every path segment.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import os
+import re
+import socket
+import stat
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field, replace
+from email.utils import formatdate
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from . import __version__, limits
+from .errors import InputError, OutputError, Problem, TagError
+from .output import SIDECARS
+from .safeio import disk_message, write_atomic
+from .sidecars import one_line
+from .tags import default_cover, read_tags
+
+# The audio a feed lists, with the type its enclosure (and `serve`) gives it.
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".opus": "audio/ogg"}
+COVER_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
+COVERS_DIR = "covers"  # content-addressed track covers, beside feed.xml and served by `serve`
+FEED_NAME = "feed.xml"
+FEED_TYPE = "application/rss+xml; charset=utf-8"
+MAX_DEPTH = 8  # folders below the root that are searched for tracks
+MAX_TRACKS = 5000
+
+NS = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+}
+# The Podcasting 2.0 namespace's UUID for podcast:guid (docs/tags/guid.md).
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+# For items without an rlsaudio GUID tag: a UUID of their relative path.
+PATH_GUID_NAMESPACE = uuid.UUID("0d8f4a52-7c1e-4f55-b3a4-2f6f9c8e1b07")
+
+CATEGORY = ("Health & Fitness", "Alternative Health")
+DESCRIPTION = "Voice-guided self-care sessions for restless legs, made with rlsaudio."
+
+for _prefix, _uri in NS.items():
+    ET.register_namespace(_prefix, _uri)
+
+
+@dataclass(frozen=True)
+class Cover:
+    data: bytes
+    mime: str
+
+    @property
+    def name(self) -> str:
+        """Content-addressed file name: the same picture always has the same URL."""
+        return hashlib.sha256(self.data).hexdigest()[:12] + COVER_SUFFIXES[self.mime]
+
+
+@dataclass(frozen=True)
+class FeedTrack:
+    """One track as the feed (and `serve`'s index) shows it."""
+
+    rel: str  # POSIX path relative to the folder
+    size: int
+    mtime: float
+    title: str
+    artist: str
+    album: str
+    comment: str
+    track: int | None
+    track_total: int | None
+    length_ms: int
+    guid: str  # the tagged GUID, "" when the file has none
+    cover: Cover | None
+    sidecars: dict[str, str] = field(default_factory=dict)  # role -> relative path, for those present
+
+    @property
+    def folder(self) -> str:
+        return self.rel.rpartition("/")[0]
+
+    @property
+    def type(self) -> str:
+        return AUDIO_TYPES[os.path.splitext(self.rel)[1].lower()]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    rel: str
+    reason: str
+
+
+@dataclass
+class Scan:
+    tracks: list[FeedTrack]
+    skipped: list[Skipped]
+
+
+# --------------------------------------------------------------------------- finding tracks
+
+
+def is_hidden(name: str) -> bool:
+    """Hidden names are never listed or served: dotfiles, staging folders, temporary files."""
+    return name.startswith(".")
+
+
+def servable_name(name: str) -> bool:
+    """A file or folder name that `serve` serves and the feed lists: not hidden, no control
+    character or backslash, at most 255 bytes."""
+    if not name or is_hidden(name) or "\\" in name or len(name.encode("utf-8", "surrogatepass")) > 255:
+        return False
+    return not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name)
+
+
+def _audio_files(root: Path) -> Iterable[tuple[str, os.stat_result]]:
+    """(relative path, stat) of every audio file below root: no hidden names, no symlinks, bounded depth."""
+    stack: list[tuple[str, int]] = [("", 0)]
+    while stack:
+        rel_dir, depth = stack.pop()
+        try:
+            with os.scandir(root / rel_dir if rel_dir else root) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not servable_name(entry.name):
+                continue
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH:
+                        stack.append((rel, depth + 1))
+                elif entry.is_file(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() in AUDIO_TYPES:
+                    yield rel, entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+
+
+def scan(root: Path, cache: dict | None = None) -> Scan:
+    """Every readable track below root, newest first. `cache` (a dict kept between calls) saves
+    re-reading files that have not changed; entries of vanished files are dropped from it."""
+    tracks, skipped, seen = [], [], {}
+    for rel, st in _audio_files(root):
+        if len(tracks) >= MAX_TRACKS:
+            skipped.append(Skipped(rel, f"more than {MAX_TRACKS} tracks in the folder"))
+            continue
+        key = _key(st)
+        hit = cache.get(rel) if cache is not None else None
+        if hit is not None and hit[0] == key:
+            result = hit[1]
+        else:
+            result = _read_track(root, rel, st)
+            try:  # replaced while it was read (a rebuild renames the new track into place): read it again
+                again = os.stat(root / rel, follow_symlinks=False)
+                if _key(again) != key:
+                    key, result = _key(again), _read_track(root, rel, again)
+            except OSError:
+                continue
+        seen[rel] = (key, result)
+        if isinstance(result, FeedTrack):
+            tracks.append(_with_sidecars(root, result))
+        else:
+            skipped.append(result)
+    if cache is not None:
+        cache.clear()
+        cache.update(seen)
+    tracks.sort(key=lambda t: (-t.mtime, t.rel))
+    return Scan(tracks, skipped)
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped:
+    path = root / rel
+    try:
+        tags = read_tags(path)
+        cover = read_cover(path) if tags.get("has_cover") else None
+        length_ms = tags.get("length_ms") or _audio_length_ms(path)
+    except TagError as exc:
+        return Skipped(rel, str(exc))
+    except Exception as exc:  # a damaged file must not take the whole feed down
+        return Skipped(rel, f"could not read its tags: {type(exc).__name__}: {exc}")
+    number, total = _track_number(tags.get("track"))
+    stem = os.path.splitext(os.path.basename(rel))[0]
+    return FeedTrack(
+        rel=rel, size=st.st_size, mtime=st.st_mtime, title=tags.get("title") or stem,
+        artist=tags.get("artist") or "", album=tags.get("album") or "", comment=tags.get("comment") or "",
+        track=number, track_total=total, length_ms=length_ms or 0, guid=tags.get("guid") or "", cover=cover,
+    )
+
+
+def _with_sidecars(root: Path, track: FeedTrack) -> FeedTrack:
+    """The track with the sidecars that exist now (checked every scan: they can come and go)."""
+    stem = os.path.splitext(track.rel)[0]
+    present = {}
+    for role in ("chapters_json", "transcript", "page"):
+        rel = stem + SIDECARS[role]
+        try:
+            if stat.S_ISREG(os.stat(root / rel, follow_symlinks=False).st_mode):  # no symlinks, as for tracks
+                present[role] = rel
+        except OSError:
+            pass
+    return replace(track, sidecars=present)
+
+
+def _track_number(value) -> tuple[int | None, int | None]:
+    """"2/6" -> (2, 6); "3" -> (3, None); anything else -> (None, None)."""
+    text = str(value or "")
+    number, _, total = text.partition("/")
+
+    def as_int(s: str) -> int | None:
+        s = s.strip()
+        return int(s) if s.isascii() and s.isdigit() and 0 < int(s) < 100_000 else None
+
+    return as_int(number), as_int(total)
+
+
+def _audio_length_ms(path: Path) -> int:
+    import mutagen
+
+    audio = mutagen.File(str(path))
+    return round(audio.info.length * 1000) if audio is not None and audio.info else 0
+
+
+def read_cover(path: Path) -> Cover | None:
+    """The front cover embedded in a track (ID3 APIC, MP4 covr, Ogg METADATA_BLOCK_PICTURE),
+    if it is a PNG or JPEG within the cover size limit."""
+    import mutagen
+    from mutagen.flac import Picture
+
+    audio = mutagen.File(str(path))
+    tags = getattr(audio, "tags", None)
+    if tags is None:
+        return None
+    pictures: list[bytes] = []
+    if hasattr(tags, "getall"):  # ID3
+        frames = tags.getall("APIC")
+        frames.sort(key=lambda f: f.type != 3)  # the front cover first
+        pictures = [f.data for f in frames]
+    elif "covr" in tags:  # MP4
+        pictures = [bytes(c) for c in tags["covr"]]
+    else:  # Vorbis comments (Ogg Opus)
+        for value in tags.get("metadata_block_picture", []):
+            try:
+                pictures.append(Picture(base64.b64decode(value)).data)
+            except (ValueError, TypeError, mutagen.MutagenError):
+                continue
+    for data in pictures:
+        mime = picture_type(data)
+        if mime and len(data) <= limits.MAX_COVER_BYTES:
+            return Cover(bytes(data), mime)
+    return None
+
+
+def picture_type(data: bytes) -> str | None:
+    """The type of an image by its first bytes, whatever a tag claims."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    return None
+
+
+def channel_cover(tracks: list[FeedTrack]) -> Cover:
+    """The feed's picture: the newest track's cover, or rlsaudio's own."""
+    for track in tracks:
+        if track.cover is not None:
+            return track.cover
+    data, mime = default_cover()
+    return Cover(data, mime)
+
+
+# --------------------------------------------------------------------------- building the feed
+
+
+def url_path(rel: str) -> str:
+    """A relative file path as a URL path: every segment percent-encoded (spaces, '#', '?', non-ASCII)."""
+    return "/".join(quote(segment, safe="") for segment in rel.split("/"))
+
+
+def feed_guid(identity: str) -> str:
+    """podcast:guid: a UUIDv5 in the Podcasting 2.0 namespace."""
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, identity))
+
+
+def url_identity(feed_url: str) -> str:
+    """A feed URL without its scheme and trailing slashes, as podcast:guid is derived from it."""
+    parts = urlsplit(feed_url)
+    return (parts.netloc + parts.path).rstrip("/")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can carry: control characters (other than tab and line breaks) and
+    non-characters are dropped; ElementTree does the escaping."""
+    return "".join(ch for ch in text if ch in "\t\n\r" or ("\x20" <= ch <= "\ud7ff") or ("\ue000" <= ch <= "\ufffd")
+                   or ch >= "\U00010000")
+
+
+def _line(text: str) -> str:
+    return _xml_text(one_line(text))
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, attrs: dict[str, str] | None = None) -> ET.Element:
+    if ":" in tag:
+        prefix, local = tag.split(":", 1)
+        tag = f"{{{NS[prefix]}}}{local}"
+    element = ET.SubElement(parent, tag, {k: _xml_text(v) for k, v in (attrs or {}).items()})
+    if text is not None:
+        element.text = _xml_text(text)
+    return element
+
+
+def _item_guids(tracks: list[FeedTrack]) -> dict[str, str]:
+    """Each track's GUID: its tag, or a UUID of its path; the same tag twice (a routine twice in an
+    album, a copied folder) is made unique by path, the first (by path) keeping the tag."""
+    guids, used = {}, set()
+    for track in sorted(tracks, key=lambda t: t.rel):
+        guid = track.guid or str(uuid.uuid5(PATH_GUID_NAMESPACE, track.rel))
+        if guid in used:
+            guid = str(uuid.uuid5(PATH_GUID_NAMESPACE, guid + "\x1f" + track.rel))
+        used.add(guid)
+        guids[track.rel] = guid
+    return guids
+
+
+def _seasons(tracks: list[FeedTrack]) -> dict[str, int]:
+    """Albums (tracks numbered n of N > 1) as seasons, numbered in the order they were first built."""
+    first: dict[str, float] = {}
+    for track in tracks:
+        if track.album and track.track and (track.track_total or 0) > 1:
+            first[track.album] = min(first.get(track.album, track.mtime), track.mtime)
+    return {album: n for n, album in enumerate(sorted(first, key=lambda a: (first[a], a)), start=1)}
+
+
+def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: str, feed_url: str | None = None,
+               description: str = DESCRIPTION, language: str = "en") -> bytes:
+    """The feed document. `base_url` (ending in "/") is where the folder is published: every
+    track, sidecar and cover URL is under it; the feed itself is at `feed_url` (default
+    `base_url`feed.xml). `identity` seeds the feed's podcast:guid. Pure: the same tracks give
+    the same bytes."""
+    assert base_url.endswith("/")
+    cover = channel_cover(tracks)
+    feed_url = feed_url or base_url + FEED_NAME
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = _sub(rss, "channel")
+    _sub(channel, "title", _line(title))
+    _sub(channel, "link", base_url)
+    _sub(channel, "description", description)
+    _sub(channel, "language", language)
+    _sub(channel, "generator", f"rlsaudio {__version__}")
+    if tracks:
+        _sub(channel, "lastBuildDate", formatdate(max(t.mtime for t in tracks), usegmt=True))
+    _sub(channel, "atom:link", attrs={"href": feed_url, "rel": "self", "type": "application/rss+xml"})
+    _sub(channel, "itunes:image", attrs={"href": base_url + f"{COVERS_DIR}/{cover.name}"})
+    image = _sub(channel, "image")
+    _sub(image, "url", base_url + f"{COVERS_DIR}/{cover.name}")
+    _sub(image, "title", _line(title))
+    _sub(image, "link", base_url)
+    category = _sub(channel, "itunes:category", attrs={"text": CATEGORY[0]})
+    _sub(category, "itunes:category", attrs={"text": CATEGORY[1]})
+    _sub(channel, "itunes:explicit", "false")
+    _sub(channel, "itunes:type", "episodic")
+    _sub(channel, "podcast:guid", feed_guid(identity))
+    guids, seasons = _item_guids(tracks), _seasons(tracks)
+    for track in tracks:
+        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album))
+    ET.indent(rss, space="  ")
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, season: int | None) -> None:
+    item = _sub(channel, "item")
+    _sub(item, "title", _line(track.title))
+    # Podcast apps read <description> as HTML (some only when it looks like HTML): the comment is
+    # plain text, so it goes in as one escaped HTML paragraph (a "<b>" in it is shown, not obeyed),
+    # then ElementTree escapes that as XML.
+    _sub(item, "description", "<p>" + html.escape(track.comment or track.title, quote=False) + "</p>")
+    if "page" in track.sidecars:
+        _sub(item, "link", base_url + url_path(track.sidecars["page"]))
+    _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel), "length": str(track.size),
+                                   "type": track.type})
+    _sub(item, "guid", guid, {"isPermaLink": "false"})
+    _sub(item, "pubDate", formatdate(track.mtime, usegmt=True))
+    _sub(item, "itunes:duration", str(round(track.length_ms / 1000)))
+    if track.artist:
+        _sub(item, "itunes:author", _line(track.artist))
+    if track.cover is not None:
+        _sub(item, "itunes:image", attrs={"href": base_url + f"{COVERS_DIR}/{track.cover.name}"})
+    _sub(item, "itunes:explicit", "false")
+    _sub(item, "itunes:episodeType", "full")
+    if season is not None and track.track is not None:
+        _sub(item, "itunes:season", str(season))
+        _sub(item, "itunes:episode", str(track.track))
+        _sub(item, "podcast:season", str(season), {"name": _line(track.album)})
+        _sub(item, "podcast:episode", str(track.track))
+    if "chapters_json" in track.sidecars:
+        _sub(item, "podcast:chapters", attrs={"url": base_url + url_path(track.sidecars["chapters_json"]),
+                                              "type": "application/json+chapters"})
+    if "transcript" in track.sidecars:
+        _sub(item, "podcast:transcript", attrs={"url": base_url + url_path(track.sidecars["transcript"]),
+                                                "type": "text/vtt", "rel": "captions"})
+
+
+# --------------------------------------------------------------------------- `rlsaudio feed`
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    tracks: int
+    covers: int  # cover files written (the others were there already)
+    skipped: list[Skipped]
+
+
+def check_base_url(text: str) -> str:
+    """--base-url as a URL ending in "/": http(s), a host, no query or fragment; its path's
+    spaces and non-ASCII characters are percent-encoded (existing escapes are kept)."""
+    example = "give a URL like https://example.org/rls/"
+    if any(not ch.isprintable() for ch in text):
+        raise InputError(Problem("--base-url", f"{text!r} contains control characters; {example}"))
+    parts = urlsplit(text.strip())
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+        host_ok = bool(parts.hostname) and re.fullmatch(r"[\w.-]+|[0-9a-fA-F:.]+", parts.hostname) is not None
+    except ValueError:
+        host_ok = False
+    if parts.scheme not in ("http", "https") or not host_ok:
+        raise InputError(Problem("--base-url", f"{text!r} is not an http(s) URL; {example}"))
+    if parts.query or parts.fragment:
+        raise InputError(Problem("--base-url", f"{text!r} has a query or fragment; give the folder's URL, "
+                                               "like https://example.org/rls/"))
+    if parts.username is not None or parts.password is not None:
+        raise InputError(Problem("--base-url", "contains a user name or password, which the published feed "
+                                               f"would show to everyone; {example}"))
+    host = parts.hostname
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InputError(Problem("--base-url", f"{text!r} is not an http(s) URL; {example}")) from None
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port is not None else "")
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=")
+    if not path.endswith("/"):
+        path += "/"
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def folder_title(folder: Path) -> str:
+    name = Path(os.path.realpath(folder)).name
+    return one_line(name) or "rlsaudio"
+
+
+def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title: str | None = None) -> Written:
+    """Write `folder`/feed.xml (or `out_file`) for a static host, and each track's cover into
+    `folder`/covers/ (the folder is what is published at base_url). Atomic: readers of the old
+    feed never see half a new one."""
+    base_url = check_base_url(base_url)
+    check_folder(folder)
+    found = scan(folder)
+    if not found.tracks:
+        raise InputError(Problem(str(folder), "no tracks found (.mp3, .m4b or .opus files with readable tags); "
+                                              "build some with rlsaudio build -o " + str(folder)))
+    out_file = out_file or folder / FEED_NAME
+    feed_url = base_url + _published_path(folder, out_file)
+    feed = build_feed(found.tracks, base_url=base_url, title=title or folder_title(folder), feed_url=feed_url,
+                      identity=url_identity(feed_url))
+    covers = {t.cover.name: t.cover for t in found.tracks if t.cover is not None}
+    cover = channel_cover(found.tracks)
+    covers[cover.name] = cover
+    written = _write_covers(folder / COVERS_DIR, covers.values())
+    try:
+        write_atomic(out_file, feed)
+    except OSError as exc:
+        raise OutputError(f"{out_file}: could not write the feed: {disk_message(exc)}") from None
+    return Written(out_file, len(found.tracks), written, found.skipped)
+
+
+def _published_path(folder: Path, out_file: Path) -> str:
+    """The feed file's URL path below base_url: its place in the folder, or (written elsewhere)
+    its name, as if uploaded into the folder."""
+    real_folder, real_file = os.path.realpath(folder), os.path.realpath(out_file)
+    if real_file.startswith(real_folder.rstrip(os.sep) + os.sep):
+        return url_path(os.path.relpath(real_file, real_folder).replace(os.sep, "/"))
+    return url_path(out_file.name)
+
+
+def _write_covers(directory: Path, covers: Iterable[Cover]) -> int:
+    written = 0
+    try:
+        if directory.is_symlink():
+            raise OutputError(f"{directory}: is a symbolic link; remove it so covers are written inside the folder")
+        directory.mkdir(exist_ok=True)
+        for cover in covers:
+            path = directory / cover.name
+            if path.is_file() and not path.is_symlink() and path.read_bytes() == cover.data:
+                continue  # content-addressed: the same name holds the same picture
+            write_atomic(path, cover.data)
+            written += 1
+    except OSError as exc:
+        raise OutputError(f"{directory}: could not write the covers: {disk_message(exc)}") from None
+    return written
+
+
+def check_folder(folder: Path) -> Path:
+    """The folder of tracks, or one clear error."""
+    if not folder.exists():
+        raise InputError(Problem(str(folder), "no such folder; give the folder your tracks are in "
+                                              "(rlsaudio build writes them to output/)"))
+    if not folder.is_dir():
+        raise InputError(Problem(str(folder), "is not a folder; give the folder your tracks are in"))
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise InputError(Problem(str(folder), "cannot be read; check its permissions"))
+    return folder
+
+
+def machine_identity(folder: Path) -> str:
+    """What `serve`'s podcast:guid is derived from: this machine and the folder, so the feed keeps
+    its identity whichever address (loopback, LAN) it is fetched from."""
+    return f"rlsaudio-serve:{socket.gethostname()}:{os.path.realpath(folder)}"
+
+
+def served_feed(tracks: list[FeedTrack], base_url: str, folder: Path, title: str | None) -> bytes:
+    return build_feed(tracks, base_url=base_url, title=title or folder_title(folder), identity=machine_identity(folder))
+
