@@ -66,9 +66,11 @@ class Pronouncer:
         if self.channels:
             prefixes = "|".join(re.escape(p) for p, _ in sorted(self.channels, key=lambda c: -len(c[0])))
             # Capitals only: codes are written in capitals, and "st 3" or "k 3" in lowercase prose
-            # is not a point. Separator: nothing, a space (also no-break) or a dash.
+            # is not a point. Separator: nothing, a space (also no-break) or a dash. "Vitamin B12"
+            # is a vitamin, not Bladder 12.
             object.__setattr__(self, "_codes", re.compile(
-                rf"(?<![\w-])(?P<prefix>{prefixes})[ \u00a0\u202f-]?(?P<number>\d{{1,3}})(?![\w]|[.,]\d)"))
+                rf"(?<![\w-])(?<![Vv]itamin )(?<![Vv]itamin\u00a0)"
+                rf"(?P<prefix>{prefixes})[ \u00a0\u202f-]?(?P<number>\d{{1,3}})(?![\w]|[.,]\d)"))
         if self.names:
             alternatives = "|".join(_flexible(code) for code, _ in sorted(self.names, key=lambda n: -len(n[0])))
             object.__setattr__(self, "_names", re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w])"))
@@ -96,8 +98,7 @@ class Pronouncer:
 
 
 def _flexible(phrase: str) -> str:
-    """A regex for a phrase whose words may be split by any whitespace, a dash or nothing
-    where the phrase has a space or dash between a letter and a digit ("SP 6", "SP6")."""
+    """A regex for a phrase, literally, except that any run of whitespace matches any other."""
     out = []
     for part in re.split(r"(\s+)", phrase.strip()):
         out.append(r"\s+" if part.isspace() else re.escape(part))
@@ -127,6 +128,8 @@ def pronouncer_for(voice_name: str, library: "PointLibrary | None", extra: Mappi
         channels = tuple(sorted(library.channels.items()))
         names = tuple(sorted(_named_codes(library)))
     table = bundled_table()
+    if extra:
+        check_table({"pronounce": dict(extra)}, "the routine")  # an empty word would match everywhere
     rules: dict[str, str] = {}
     for section in (table.get(ALL, {}), table.get(voice_name, {}) if voice_name != ALL else {}, extra):
         for word, respelling in section.items():

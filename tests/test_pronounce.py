@@ -96,7 +96,8 @@ def test_zone_codes_and_ordinary_words_are_left_alone(library):
     text = "Press the heart point, then the sciatic and foot points, the knee-leg and ball-of-foot zones."
     assert said(text) == text
     for text in ("Rest for 10 seconds.", "Take 3 deep breaths.", "sp 6 in lowercase is not a code.",
-                 "A BBC 40 or SPA 6 is no point.", "Step 12: rest.", "Version 1.5 of B 2.5 mg."):
+                 "A BBC 40 or SPA 6 is no point.", "Step 12: rest.", "Version 1.5 of B 2.5 mg.",
+                 "Vitamin B12 and vitamin B 6 are vitamins."):
         assert said(text) == text, text
 
 
@@ -119,6 +120,12 @@ def test_voice_sections_add_to_all_and_extra_overrides_both(table):
     assert pronouncer_for("espeak", None).spoken("valerian sciatic achilles") == "espeak-only sciatic a-kill-eez"
     routine = pronouncer_for("espeak", None, {"Valerian": "routine-own", "lavender": "lav-en-der"})
     assert routine.spoken("valerian and lavender") == "routine-own and lav-en-der"
+
+
+def test_a_routines_bad_entries_are_refused_not_matched_everywhere(library):
+    for extra in ({"": "x"}, {"valerian": ""}, {"valerian": 3}, {" valerian": "x"}):
+        with pytest.raises(InputError, match="routine: pronounce"):
+            pronouncer_for("joe", library, extra)
 
 
 def test_a_respelling_never_rewrites_another_ones_output(table):
