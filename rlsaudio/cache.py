@@ -109,7 +109,7 @@ class Cache:
             raw = _read_entry(self._clip_path(key), MAX_CLIP_BYTES)
         if raw is None:
             return None
-        clip = _decode_clip(raw)
+        clip = decode_clip(raw)
         if clip is None:  # corrupt or truncated: forget it; the caller synthesises again
             self._memory.pop(key, None)
             if self.writable:
@@ -123,14 +123,14 @@ class Cache:
         process spoke before, so two builds synthesising one phrase at once can get clips a few
         samples apart. Whoever comes second adopts the first, so every timeline made from the
         cache (plan, build, another playlist worker) uses the same clip, to the sample."""
-        raw = _encode_clip(clip)
+        raw = encode_clip(clip)
         if self.writable:
             existing = self.get_clip(key)
             if existing is not None:
                 return existing
             if self._write(self._clip_path(key), raw, keep_existing=True):
                 return self.get_clip(key) or clip
-        return _decode_clip(self._memory.setdefault(key, raw)) or clip
+        return decode_clip(self._memory.setdefault(key, raw)) or clip
 
     # -- mix measurements
 
@@ -198,7 +198,7 @@ def _remove(path: Path) -> None:
         pass
 
 
-def _encode_clip(clip: Clip) -> bytes:
+def encode_clip(clip: Clip) -> bytes:
     pcm = clip.samples.astype("<i2").tobytes()
     header = json.dumps({
         "samples": int(clip.samples.size), "level": clip.level,
@@ -207,7 +207,7 @@ def _encode_clip(clip: Clip) -> bytes:
     return MAGIC + len(header).to_bytes(4, "little") + header + pcm
 
 
-def _decode_clip(raw: bytes) -> Clip | None:
+def decode_clip(raw: bytes) -> Clip | None:
     try:
         if raw[:8] != MAGIC:
             return None

@@ -76,41 +76,50 @@ class Text(click.ParamType):
 TEXT = Text()
 
 
+def _apply(f, options):
+    """Apply click options so that --help lists them in the order written."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def mode_options(f):
     """Options shared by plan, build, compose and playlist."""
     d = defaults()
-    f = click.option("--voice", "voice", metavar="NAME|FILE", help="Voice profile: joe, espeak or a profile .toml "
-                     "(default: joe where piper is installed, else espeak).")(f)
-    f = click.option("--mode", type=click.Choice(MODES), default=d["mode"], show_default=True,
-                     help="; ".join(f"{m}: {mode_table()[m]['description']}" for m in MODES) + ".")(f)
-    f = click.option("--length", "length_ms", type=Duration(limits.MAX_SESSION_MS, what="length"), metavar="DURATION",
-                     help="Fit the session to this length (e.g. 15m).")(f)
-    f = click.option("--tail", "tail_ms", type=Duration(limits.MAX_TAIL_MS, what="tail", example="30m"),
+    return _apply(f, [
+        click.option("--voice", "voice", metavar="NAME|FILE", help="Voice profile: joe, espeak or a profile .toml "
+                     "(default: joe where piper is installed, else espeak)."),
+        click.option("--mode", type=click.Choice(MODES), default=d["mode"], show_default=True,
+                     help="; ".join(f"{m}: {mode_table()[m]['description']}" for m in MODES) + "."),
+        click.option("--length", "length_ms", type=Duration(limits.MAX_SESSION_MS, what="length"), metavar="DURATION",
+                     help="Fit the session to this length (e.g. 15m)."),
+        click.option("--tail", "tail_ms", type=Duration(limits.MAX_TAIL_MS, what="tail", example="30m"),
                      metavar="DURATION", help="Keep going this long after the last words, then fade (bedtime "
-                     "default 30s, at most 10h).")(f)
-    f = click.option("--no-chime", "no_chime", is_flag=True, help="Spoken start cues only, no chime.")(f)
-    f = click.option("--pacer", type=click.Choice(PACERS), default=d["pacer"], show_default=True,
-                     help="What keeps the breathing pace after the first spoken breaths.")(f)
-    f = click.option("--soundscape", metavar="brown|pink|FILE",
-                     help="Gentle background noise, or an audio file looped under the voice.")(f)
-    f = click.option("--soundscape-level", "soundscape_db", type=float, default=d["soundscape_db"],
+                     "default 30s, at most 10h)."),
+        click.option("--soundscape", metavar="brown|pink|FILE",
+                     help="Gentle background noise, or an audio file looped under the voice."),
+        click.option("--soundscape-level", "soundscape_db", type=float, default=d["soundscape_db"],
                      show_default=True, metavar="DB",
                      help=f"Soundscape level relative to the voice ({d['soundscape_min_db']:g} to "
-                          f"{d['soundscape_max_db']:g} dB).")(f)
-    f = click.option("--points-file", "points_file", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="Your own points, in the points library's format (see rlsaudio points).")(f)
-    return f
+                          f"{d['soundscape_max_db']:g} dB)."),
+        click.option("--pacer", type=click.Choice(PACERS), default=d["pacer"], show_default=True,
+                     help="What keeps the breathing pace after the first spoken breaths."),
+        click.option("--no-chime", "no_chime", is_flag=True, help="Spoken start cues only, no chime."),
+        click.option("--points-file", "points_file", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Your own points, in the points library's format (see rlsaudio points)."),
+    ])
 
 
 def output_options(f):
     """Options shared by build, compose and playlist: what is written."""
-    f = click.option("--format", "fmt", type=click.Choice(FORMATS), default=defaults()["format"], show_default=True,
-                     help="mp3; m4b (AAC, for audiobook apps); opus (small files).")(f)
-    f = click.option("--bitrate", default=None, metavar="RATE",
-                     help=f"Bitrate, e.g. 48k, {defaults()['bitrate_k']}k (default: the format's own).")(f)
-    f = click.option("--cover", type=click.Path(path_type=Path), help="Cover art (PNG or JPEG, at most 5 MB).")(f)
-    f = click.option("--no-page", "no_page", is_flag=True, help="Do not write the listen-along page.")(f)
-    return f
+    return _apply(f, [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default=defaults()["format"], show_default=True,
+                     help="mp3; m4b (AAC, for audiobook apps); opus (small files)."),
+        click.option("--bitrate", default=None, metavar="RATE",
+                     help=f"Bitrate, e.g. 48k, {defaults()['bitrate_k']}k (default: the format's own)."),
+        click.option("--cover", type=click.Path(path_type=Path), help="Cover art (PNG or JPEG, at most 5 MB)."),
+        click.option("--no-page", "no_page", is_flag=True, help="Do not write the listen-along page."),
+    ])
 
 
 def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, soundscape_db,
@@ -477,7 +486,7 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
         if hasattr(outcome, "path"):
             reporter.line(f"{outcome.path}  {format_length(outcome.length)}")
 
-    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report)
+    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report, page=not no_page)
     if result.playlist:
         reporter.line(f"{result.playlist}  {len(result.tracks)} of {len(spec.tracks)} tracks")
     for failure in result.failures:

@@ -17,13 +17,13 @@ import queue
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import ffmpeg as ff
+from . import threads
 from . import limits
 from .errors import EncoderError, InputError, OutputError, Problem
 from .units import SAMPLE_RATE
@@ -73,8 +73,7 @@ class StreamWriter:
         except OSError as exc:
             self._stderr.close()
             raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
-        self._thread = threading.Thread(target=self._feed, name="rlsaudio-encode", daemon=True)
-        self._thread.start()
+        self._thread = threads.start(self._feed, "rlsaudio-encode")
 
     def _feed(self) -> None:
         assert self._proc.stdin is not None

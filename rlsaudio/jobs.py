@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
+from . import threads
 from .engines.base import loaded_engines
 
 PR_SET_PDEATHSIG = 1
@@ -46,7 +47,7 @@ def _die_with(parent: int) -> None:
                 time.sleep(10)
                 os._exit(143)
 
-    threading.Thread(target=watch, name="rlsaudio-parent-watch", daemon=True).start()
+    threads.start(watch, "rlsaudio-parent-watch")
 
 
 def _worker_init(parent: int, threads: int) -> None:
@@ -78,9 +79,11 @@ def pool(jobs: int) -> ProcessPoolExecutor:
 
 
 def stop(executor: ProcessPoolExecutor) -> None:
-    """Interrupted: stop every worker now (SIGTERM, then SIGKILL after 10 s)."""
+    """Interrupted, or a worker died: stop every worker now (SIGTERM, then SIGKILL after 10 s).
+
+    The workers are stopped before the executor is shut down: when a worker dies, the
+    executor's own thread may hold its shutdown lock while it waits for the others to exit."""
     processes = list((executor._processes or {}).values())  # no public API lists a pool's workers
-    executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.terminate()
@@ -89,3 +92,4 @@ def stop(executor: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+    executor.shutdown(wait=False, cancel_futures=True)

@@ -203,7 +203,8 @@ def track_stem(number: int, title: str) -> str:
 
 
 def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None = None,
-                   on_track: Callable[[int, Track | Failure], None] | None = None) -> PlaylistResult:
+                   on_track: Callable[[int, Track | Failure], None] | None = None, *,
+                   page: bool = True) -> PlaylistResult:
     from .tags import default_cover
 
     reporter = reporter or Quiet()
@@ -227,7 +228,7 @@ def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Repor
         folder = output_dir(out_dir)
         clean_stale(folder)
         base = TrackOptions(format=spec.format, bitrate_k=spec.bitrate_k, album=spec.name, artist=spec.artist,
-                            track_total=len(spec.tracks), cover=spec.cover or default_cover())
+                            track_total=len(spec.tracks), cover=spec.cover or default_cover(), page=page)
         work = [(n, plan, replace(base, track=n, file_stem=track_stem(n, plan.title))) for n, plan in plans.items()]
         jobs = max(1, min(jobs, len(work)))
         if jobs == 1:
@@ -238,6 +239,8 @@ def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Repor
         result.tracks.sort(key=lambda item: item[0])
         if result.tracks:
             result.playlist = write_m3u8(folder / f"{safe_name(spec.name)}.m3u8", folder, result.tracks)
+            if page:
+                write_index(folder / "index.html", folder, spec.name, result.tracks)
     result.failures.sort(key=lambda f: f.number)
     return result
 
@@ -329,6 +332,23 @@ def write_m3u8(path: Path, folder: Path, tracks: list[tuple[int, Track]]) -> Pat
     with Staging(folder) as stage:
         staged = stage.path(path.name)
         staged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        stage.commit([(staged, path)])
+    return path
+
+
+def write_index(path: Path, folder: Path, name: str, tracks: list[tuple[int, Track]]) -> Path:
+    """The album's index.html: each track with its listen-along page."""
+    from .output import SIDECARS
+    from .page import AlbumTrack, album_html, href
+
+    rows = []
+    for n, track in tracks:
+        page = track.path.with_name(track.path.stem + SIDECARS["page"])
+        rows.append(AlbumTrack(n, track.title, track.length, href(track.path.name),
+                               href(page.name) if page in track.files else None))
+    with Staging(folder) as stage:
+        staged = stage.path(path.name)
+        staged.write_text(album_html(name, rows), encoding="utf-8")
         stage.commit([(staged, path)])
     return path
 

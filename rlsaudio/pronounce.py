@@ -91,6 +91,8 @@ class Pronouncer:
             text = self._rules.sub(lambda m: _with_case(m[0], rules[_squash(m[0]).casefold()]), text)
         return text
 
+    __call__ = spoken  # a pronouncer is the function written -> spoken
+
     def code_names(self, text: str) -> str:
         """Only step 1: point codes spoken as names, every other word as written. The benchmark
         compares what a listener heard with this, never with the respellings."""

@@ -99,6 +99,8 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
             "chapters_vtt": sidecars.chapters_vtt(timeline),
             "chapters_json": sidecars.chapters_json(timeline, title=plan.title, artist=artist, album=album),
         }
+        if options.page:
+            texts["page"] = _page(plan, timeline, files, list(texts), artist, album)
         named = {files.sidecar(role): text for role, text in texts.items()}
         named.update({folder / name: text for name, text in (extras(timeline) if extras else {}).items()})
         staged = [(audio, files.audio)]
@@ -111,6 +113,15 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
         reporter.warn(cache.warning)
     return Track(files.audio, plan.title, artist, timeline.length, rendered.integrated_lufs, speech.synthesised,
                  rendered.measured, tuple(final for _, final in staged), timeline)
+
+
+def _page(plan: SessionPlan, timeline: Timeline, files: TrackFiles, roles: list[str], artist: str, album: str) -> str:
+    from . import page
+
+    return page.page_html(timeline, plan.library, title=plan.title, artist=artist, album=album,
+                          audio_href=page.href(files.audio.name), mode=timeline.mode,
+                          description=plan.routine.description,
+                          files={role: page.href(files.sidecar(role).name) for role in roles})
 
 
 def _write_text(path: Path, text: str, shown: Path) -> None:

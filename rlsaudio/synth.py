@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import clips
+from . import clips, threads
 from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
 from .engines.base import get_engine, speak
 from .errors import EngineError, RenderError
@@ -35,7 +35,7 @@ class _EngineThread:
         self.name = name
         self._jobs: queue.Queue = queue.Queue()
         self.stuck = ""
-        threading.Thread(target=self._run, name=f"rlsaudio-{name}", daemon=True).start()
+        threads.start(self._run, f"rlsaudio-{name}")
 
     def _run(self) -> None:
         while True:

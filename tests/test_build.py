@@ -78,13 +78,19 @@ def test_build_matches_the_plan_to_the_sample_and_silences_to_20ms(runner, write
     assert check_timing(mp3, data) >= 7
 
 
-def test_bundled_routine_builds_and_keeps_time(runner, tmp_path, fake_voice):
-    data = plan(runner, "foot-reflexology", "--voice", fake_voice)
-    mp3 = build(runner, "foot-reflexology", tmp_path, "--voice", fake_voice)
+@pytest.mark.engine
+@pytest.mark.slow
+def test_real_voice_joe_bundled_routine(runner, tmp_path):
+    """foot-reflexology with joe, the default voice: length and every hold, rest and pause, measured."""
+    data = plan(runner, "foot-reflexology", "--voice", "joe")
+    mp3 = build(runner, "foot-reflexology", tmp_path, "--voice", "joe")
     assert check_timing(mp3, data) > 40
+    loudness = measure(decode(mp3))
+    assert loudness.integrated == pytest.approx(-19.0, abs=0.3)
 
 
 @pytest.mark.engine
+@pytest.mark.slow
 def test_real_voice_espeak_bundled_routine(runner, tmp_path):
     """foot-reflexology with espeak: length and every hold, rest and pause, measured."""
     data = plan(runner, "foot-reflexology", "--voice", "espeak")

@@ -294,5 +294,5 @@ def test_ctrl_c_during_a_playlist_keeps_finished_tracks(tmp_path):
     assert proc.returncode == 130
     assert err.splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert sorted(p.name for p in out.iterdir()) == [f"01 - Short{suffix}" for suffix in (
-        ".chapters.json", ".chapters.vtt", ".lrc", ".mp3", ".vtt")]
+        ".chapters.json", ".chapters.vtt", ".html", ".lrc", ".mp3", ".vtt")]
     assert abs(len(decode(finished)) / SR - 7) < 5  # the finished track is whole and playable

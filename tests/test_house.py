@@ -94,8 +94,9 @@ def test_the_fake_engine_is_not_offered_to_users():
 
 @pytest.mark.slow
 def test_1_a_plain_pip_install_gives_a_working_tool_with_both_voices(tmp_path):
+    """From a fresh venv (on RLSAUDIO_SMOKE_PYTHON when set: CI's Python 3.13 smoke test)."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([os.environ.get("RLSAUDIO_SMOKE_PYTHON", sys.executable), "-m", "venv", str(venv)], check=True)
     pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
                          capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stderr[-2000:]

@@ -12,6 +12,33 @@ from rlsaudio.playlist import load_playlist
 from rlsaudio.errors import PlaylistError
 
 
+SHORT = '''
+title = "{title}"
+[[steps]]
+title = "Settle"
+say = "Lie down, and let your legs go heavy. Drink some water."
+pause = "3s"
+[[steps]]
+title = "Press"
+sides = ["right", "left"]
+say = "Find your {{side}} calf."
+hold = 3
+rest = 2
+repeat = 2
+[[steps]]
+title = "Rub"
+say = "Rub the ankle in small circles."
+massage = 4
+'''
+
+
+@pytest.fixture
+def shorts(write):
+    """Two short routines with sides, holds, rests and a massage: the mechanics of a real one."""
+    return [write(f"{name}.toml", SHORT.format(title=title))
+            for name, title in (("calm", "Calm evening"), ("feet", "Feet and ankles"))]
+
+
 def run(runner, *args):
     return runner.invoke(cli, [str(a) for a in args])
 
@@ -23,17 +50,15 @@ def m3u8_entries(path: Path):
     return [(int(info.split(":")[1].split(",")[0]), info.split(",", 1)[1], name) for info, name in pairs]
 
 
-def test_playlist_of_the_two_bundled_routines(runner, tmp_path, fake_voice):
+def test_a_playlist_of_two_routines_in_parallel(runner, shorts, tmp_path, fake_voice):
     out = tmp_path / "album"
-    result = run(runner, "playlist", "acupressure", "foot-reflexology", "--name", "RLS evening", "-o", out,
-                 "--voice", fake_voice, "--jobs", "2")
+    result = run(runner, "playlist", *shorts, "--name", "RLS evening", "-o", out, "--voice", fake_voice, "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == f"{out / 'RLS evening.m3u8'}  2 of 2 tracks"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([f"{stem}{suffix}" for stem in ("01 - Acupressure for restless legs",
-                                                           "02 - Reflexology foot massage for restless legs")
-                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json")]
-                           + ["RLS evening.m3u8"])
+    assert names == sorted([f"{stem}{suffix}" for stem in ("01 - Calm evening", "02 - Feet and ankles")
+                            for suffix in (".mp3", ".lrc", ".vtt", ".chapters.vtt", ".chapters.json", ".html")]
+                           + ["RLS evening.m3u8", "index.html"])
     entries = m3u8_entries(out / "RLS evening.m3u8")
     assert [name for _, _, name in entries] == [n for n in names if n.endswith(".mp3")]
     covers = set()
@@ -48,9 +73,9 @@ def test_playlist_of_the_two_bundled_routines(runner, tmp_path, fake_voice):
     assert len(covers) == 1
 
 
-def test_built_chapters_match_the_plan_in_ffmpeg(runner, tmp_path, fake_voice):
-    plan = json.loads(run(runner, "plan", "foot-reflexology", "--json", "--voice", fake_voice).stdout)
-    result = run(runner, "build", "foot-reflexology", "-o", tmp_path, "--voice", fake_voice)
+def test_built_chapters_match_the_plan_in_ffmpeg(runner, shorts, tmp_path, fake_voice):
+    plan = json.loads(run(runner, "plan", shorts[0], "--json", "--voice", fake_voice).stdout)
+    result = run(runner, "build", shorts[0], "-o", tmp_path, "--voice", fake_voice)
     mp3 = Path(result.stdout.split("  ")[0])
     chapters = []
     for block in ffmetadata(mp3).split("[CHAPTER]")[1:]:
@@ -62,33 +87,34 @@ def test_built_chapters_match_the_plan_in_ffmpeg(runner, tmp_path, fake_voice):
         assert abs(end - planned["end"]) <= 0.050, title
 
 
-def test_one_broken_routine_does_not_stop_the_others(runner, write, tmp_path, fake_voice):
+def test_one_broken_routine_does_not_stop_the_others(runner, shorts, write, tmp_path, fake_voice):
     broken = write("broken.toml", 'title = "Broken"\n[[steps]]\ntitle = "A"\nhold = "ten"\n')
     out = tmp_path / "album"
-    result = run(runner, "playlist", "foot-reflexology", broken, "--name", "Mixed", "-o", out, "--voice", fake_voice,
+    result = run(runner, "playlist", shorts[1], broken, "--name", "Mixed", "-o", out, "--voice", fake_voice,
                  "--jobs", "1")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f'track 2 ({broken}) failed: {broken}:4: steps[0].hold: expected a duration like 10 or "90s", got "ten"')
     entries = m3u8_entries(out / "Mixed.m3u8")
-    assert [name for _, _, name in entries] == ["01 - Reflexology foot massage for restless legs.mp3"]
+    assert [name for _, _, name in entries] == ["01 - Feet and ankles.mp3"]
     assert ID3(str(out / entries[0][2]))["TRCK"].text == ["1/2"]
 
 
-def test_a_render_failure_exits_1_and_the_others_complete(runner, write, tmp_path):
-    failing = write("fail.toml", 'engine = "fake"\nfail_on = "water"\n')
+def test_a_render_failure_exits_1_and_the_others_complete(runner, shorts, write, tmp_path):
+    failing = write("fail.toml", 'engine = "fake"\nfail_on = "Drink"\n')
+    shorts[1].write_text(shorts[1].read_text().replace("Drink some water.", "Breathe."))
     listing = write("week.toml", f'''
         name = "Week"
         voice = "{failing}"
         [[tracks]]
-        routine = "acupressure"
+        routine = "feet.toml"
         [[tracks]]
-        routine = "foot-reflexology"
+        routine = "calm.toml"
     ''')
     result = run(runner, "playlist", listing, "-o", tmp_path / "week", "--jobs", "2")
     assert result.exit_code == 1
-    assert "track 2 (foot-reflexology) failed: fake engine failed on" in result.stderr
-    assert [e[2] for e in m3u8_entries(tmp_path / "week" / "Week.m3u8")] == ["01 - Acupressure for restless legs.mp3"]
+    assert f"track 2 ({shorts[0]}) failed: fake engine failed on 'Drink some water.'" in result.stderr
+    assert [e[2] for e in m3u8_entries(tmp_path / "week" / "Week.m3u8")] == ["01 - Feet and ankles.mp3"]
 
 
 def test_playlist_file_with_per_track_options(runner, write, tmp_path, fake_voice):
@@ -151,20 +177,23 @@ def test_missing_playlist_file(runner, tmp_path):
     assert info.value.lines() == [f"{tmp_path / 'nope.toml'}: no such playlist file; check the path"]
 
 
-def test_inspect(runner, tmp_path, fake_voice):
-    result = run(runner, "build", "foot-reflexology", "-o", tmp_path, "--voice", fake_voice)
+def test_inspect(runner, shorts, tmp_path, fake_voice):
+    result = run(runner, "build", shorts[1], "-o", tmp_path, "--voice", fake_voice)
     mp3 = Path(result.stdout.split("  ")[0])
+    plan = json.loads(run(runner, "plan", shorts[1], "--json", "--voice", fake_voice).stdout)
     data = json.loads(run(runner, "inspect", mp3, "--json").stdout)
-    assert data["title"] == "Reflexology foot massage for restless legs"
+    assert data["title"] == "Feet and ankles"
     assert data["track"] == "1/1" and data["genre"] == "Speech" and data["cover"] == "image/png"
     assert data["loudness_lufs"] == pytest.approx(-19.0, abs=0.3)
-    assert len(data["chapters"]) == 15 and data["chapters"][4]["title"] == "Step 3: Heart point, left foot"
+    assert data["duration"] == pytest.approx(plan["duration"], abs=0.003)
+    assert [c["title"] for c in data["chapters"]] == [c["title"] for c in plan["chapters"]] == [
+        "Settle", "Press (right)", "Press (left)", "Rub"]
     text = run(runner, "inspect", mp3)
     assert text.exit_code == 0
     lines = text.stdout.splitlines()
-    assert lines[0] == "title       Reflexology foot massage for restless legs"
+    assert lines[0] == "title       Feet and ankles"
     assert any(line.startswith("loudness    -19.") and "LUFS integrated" in line for line in lines)
-    assert "chapters (15):" in lines
+    assert "chapters (4):" in lines
 
 
 def test_inspect_a_file_that_is_not_audio(runner, tmp_path):

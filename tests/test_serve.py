@@ -246,8 +246,11 @@ def test_feed_parses_with_podcastparser_and_feedparser_and_every_url_is_served(s
     album_items = [i for i in root.iter("item") if f"/{quote(ALBUM)}/" in i.find("enclosure").get("url")]
     episodes = [int(i.find("{http://www.itunes.com/dtds/podcast-1.0.dtd}episode").text) for i in album_items]
     assert sorted(episodes) == [1, 2]
-    page_items = [i for i in root.iter("item") if i.find("link") is not None]
-    assert [local(i.find("link").text, port) for i in page_items] == [f"/{quote(SINGLE_TITLE)}.html"]
+    # every track has its listen-along page beside it, and its item links to it
+    links = sorted(local(i.find("link").text, port) for i in root.iter("item"))
+    assert links == sorted(local(i.find("enclosure").get("url"), port).removesuffix(".mp3") + ".html"
+                           for i in root.iter("item"))
+    assert f"/{quote(SINGLE_TITLE)}.html" in links
 
 
 def check_chapters_json(doc: dict) -> None:

@@ -1,0 +1,78 @@
+"""Speaking many phrases on every core: a pool of single-threaded synthesis processes.
+
+A neural voice (Piper) on one thread per process is faster, phrase for phrase, than one
+process running onnxruntime's own thread pool over both cores: each phrase is too short to
+keep two threads busy. So a cold build hands its missing phrases, a few at a time, to worker
+processes (one per core, each loading the voice once) and takes back finished clips; the
+parent stores them in the cache, first writer winning, exactly as if it had spoken them.
+
+Engines that are fast anyway (espeak) or that tests count phrase by phrase (the fake engine)
+say `parallel = False` and speak in process.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import jobs as workers
+from .cache import Cache, Clip, decode_clip, encode_clip
+from .engines.base import get_engine
+from .errors import EngineError
+from .profile import VoiceProfile
+
+CHUNK = 4  # phrases per task: small enough for an even split and a smooth progress bar
+MIN_PHRASES = 16  # fewer than this: not worth starting processes
+
+
+def parallel_worth_it(voice: VoiceProfile, missing: int, jobs: int) -> bool:
+    return jobs > 1 and missing >= MIN_PHRASES and getattr(get_engine(voice.engine), "parallel", False)
+
+
+def _speak_chunk(voice: VoiceProfile, cache_root: str, phrases: list[tuple[str, float]],
+                 pronounce: Callable[[str], str] | None = None) -> list[tuple[str, float, bytes]]:
+    """Worker: speak a few phrases, keep them in the shared cache, hand them back."""
+    from .synth import SpeechSource
+
+    source = SpeechSource(voice, Cache(Path(cache_root)), **({"pronounce": pronounce} if pronounce else {}))
+    out = []
+    for text, rate in phrases:
+        clip = source.clip(text, rate)
+        out.append((text, rate, encode_clip(clip)))
+    return out
+
+
+def speak_in_pool(voice: VoiceProfile, cache: Cache, phrases: Iterable[tuple[str, float]], jobs: int,
+                  adopt: Callable[[str, float, Clip], None], progress: Callable[[int], None] | None = None,
+                  pronounce: Callable[[str], str] | None = None) -> None:
+    """Speak `phrases` in `jobs` worker processes; `adopt(text, rate, clip)` receives each clip."""
+    todo = list(phrases)
+    executor = workers.pool(jobs)
+    try:
+        pending = {}
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start:start + CHUNK]
+            args = (voice, str(cache.root), chunk) + ((pronounce,) if pronounce else ())
+            pending[executor.submit(_speak_chunk, *args)] = chunk
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = pending.pop(future)
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    raise EngineError(f"a {voice.engine} speech process stopped unexpectedly (killed, or out of "
+                                      "memory); build again") from None
+                for text, rate, raw in results:
+                    clip = decode_clip(raw)
+                    if clip is None:
+                        raise EngineError(f"a {voice.engine} speech process sent back a damaged clip; build again")
+                    adopt(text, rate, clip)
+                if progress:
+                    progress(len(chunk))
+    except BaseException:
+        workers.stop(executor)
+        raise
+    executor.shutdown(wait=True)
