@@ -258,28 +258,32 @@ def _build_one(n: int, plan: SessionPlan, folder: Path, options: TrackOptions,
         return _failure(n, plan.request, exc)
 
 
-def _speak_shard(shard: list[tuple[Any, str, float]]) -> int:
+def _speak_shard(shard: list[tuple[Any, Any, str, float]]) -> int:
     """Worker: synthesise a shard of the playlist's phrases into the shared cache."""
     from .synth import SpeechSource
 
     spoken = 0
     sources: dict[Any, SpeechSource] = {}
     cache = Cache()
-    for voice, text, rate in shard:
-        speech = sources.setdefault(voice, SpeechSource(voice, cache))
+    for voice, pronounce, text, rate in shard:
+        speech = sources.setdefault((voice, pronounce), SpeechSource(voice, cache, pronounce))
         speech.length(text, rate)
     for speech in sources.values():
         spoken += speech.synthesised
     return spoken
 
 
-def _phrase_shards(plans: list[SessionPlan], jobs: int) -> list[list[tuple[Any, str, float]]]:
-    """Every distinct (voice, phrase, rate) of the playlist, dealt into `jobs` shards."""
-    distinct: dict[tuple[Any, str, float], None] = {}
+def _phrase_shards(plans: list[SessionPlan], jobs: int) -> list[list[tuple[Any, Any, str, float]]]:
+    """Every distinct (voice, pronouncer, phrase, rate) of the playlist, dealt into `jobs` shards:
+    each is spoken as its track's build will speak it, so the builds find it in the cache."""
+    from .pronounce import pronouncer_for_plan
+
+    distinct: dict[tuple[Any, Any, str, float], None] = {}
     for plan in plans:
+        pronounce = pronouncer_for_plan(plan)
         for text, rate in plan.phrases:
-            distinct[(plan.voice, text, rate)] = None
-    shards: list[list[tuple[Any, str, float]]] = [[] for _ in range(jobs)]
+            distinct[(plan.voice, pronounce, text, rate)] = None
+    shards: list[list[tuple[Any, Any, str, float]]] = [[] for _ in range(jobs)]
     for i, item in enumerate(distinct):
         shards[i % jobs].append(item)
     return [s for s in shards if s]

@@ -18,6 +18,7 @@ from .encode import AudioFormat
 from .mix import MixInput, chunks, to_int16
 from .modes import MixSettings
 from .plan import SessionPlan
+from .pronounce import pronouncer_for_plan
 from .report import Reporter
 from .synth import SpeechSource
 from .timeline import Timeline
@@ -36,8 +37,9 @@ class Rendered:
 
 
 def speak(plan: SessionPlan, cache: Cache, reporter: Reporter) -> SpeechSource:
-    """Every phrase of the plan, from the cache or synthesised now (with a progress bar)."""
-    speech = SpeechSource(plan.voice, cache)
+    """Every phrase of the plan, from the cache or synthesised now (with a progress bar).
+    The engine is given each phrase's spoken form for this voice, points and routine."""
+    speech = SpeechSource(plan.voice, cache, pronouncer_for_plan(plan))
     phrases = plan.phrases
     reporter.start(f"Speaking with {plan.voice.name}", len(phrases))
     speech.prepare(phrases, reporter.advance)

@@ -1,5 +1,9 @@
 """Speech for a build: each distinct phrase comes from the cache or is synthesised once.
 
+Phrases arrive as written; the engine is given their spoken form (pronounce.py), and the
+cache is keyed by that spoken form, so a pronunciation change re-synthesises exactly the
+phrases it changes.
+
 Engines run on one worker thread per engine, so every phrase can have a timeout: an
 engine that hangs becomes a clear error instead of a frozen terminal.
 """
@@ -19,6 +23,7 @@ from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
 from .engines.base import get_engine, speak
 from .errors import EngineError, RenderError
 from .profile import VoiceProfile
+from .pronounce import Pronouncer
 
 Progress = Callable[[int], None]
 
@@ -69,9 +74,10 @@ class SpeechSource:
 
     MAX_HELD_BYTES = 48 * 1024 * 1024
 
-    def __init__(self, voice: VoiceProfile, cache: Cache):
+    def __init__(self, voice: VoiceProfile, cache: Cache, pronounce: Pronouncer | None = None):
         self.voice = voice
         self.cache = cache
+        self.pronounce = pronounce or Pronouncer()  # none: every phrase is spoken as written
         self.synthesised = 0  # phrases the engine spoke in this build
         self._lengths: dict[tuple[str, float], int] = {}
         self._keys: dict[tuple[str, float], str] = {}
@@ -80,12 +86,14 @@ class SpeechSource:
         self._engine_version: str | None = None
 
     def key(self, text: str, rate: float) -> str:
+        """The cache key of the written phrase `text`: made from what the engine is given."""
         if (text, rate) not in self._keys:
             if self._engine_version is None:
                 self._engine_version = get_engine(self.voice.engine).version()
             self._keys[(text, rate)] = content_key(
                 "clip", CLIP_PIPELINE_VERSION, self.voice.engine, self._engine_version,
-                self.voice.cache_identity(), round(rate, 4), text)
+                self.voice.cache_identity(), round(rate, 4), "spoken", self.pronounce.version,
+                self.pronounce.spoken(text))
         return self._keys[(text, rate)]
 
     def length(self, text: str, rate: float) -> int:
@@ -111,7 +119,8 @@ class SpeechSource:
     def _synthesise(self, text: str, rate: float) -> Clip:
         engine = get_engine(self.voice.engine)
         worker = _engine_thread(self.voice.engine)
-        raw = worker.call(lambda: speak(engine, text, self.voice, rate), self.voice.timeout_s,
+        spoken = self.pronounce.spoken(text)
+        raw = worker.call(lambda: speak(engine, spoken, self.voice, rate), self.voice.timeout_s,
                           f"speaking {text[:60]!r}")
         samples, level = clips.prepare(raw)
         if samples.size == 0:
