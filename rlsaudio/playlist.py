@@ -19,7 +19,7 @@ from . import jobs as workers
 from . import limits
 from .cache import Cache
 from .encode import parse_bitrate
-from .errors import EngineError, InputError, PlaylistError, Problem, RlsaudioError
+from .errors import InputError, PlaylistError, Problem, RlsaudioError
 from .modes import FORMATS, MODES, PACERS, ModeOptions, check_options, defaults
 from .output import output_dir, safe_name
 from .plan import SessionPlan, TrackRequest, plan_track
@@ -258,51 +258,29 @@ def _build_one(n: int, plan: SessionPlan, folder: Path, options: TrackOptions,
         return _failure(n, plan.request, exc)
 
 
-def _speak_shard(shard: list[tuple[Any, Any, str, float]]) -> int:
-    """Worker: synthesise a shard of the playlist's phrases into the shared cache."""
+def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
+    """Speak every distinct phrase of the playlist once, in a pool of speech processes, before any
+    track renders: each is spoken as its track's build will speak it, so the builds find it
+    cached, and tracks that share phrases never speak one twice."""
+    from .pronounce import pronouncer_for_plan
+    from .speechpool import speak_in_pool
     from .synth import SpeechSource
 
-    spoken = 0
-    sources: dict[Any, SpeechSource] = {}
     cache = Cache()
-    for voice, pronounce, text, rate in shard:
-        speech = sources.setdefault((voice, pronounce), SpeechSource(voice, cache, pronounce))
-        speech.length(text, rate)
-    for speech in sources.values():
-        spoken += speech.synthesised
-    return spoken
-
-
-def _phrase_shards(plans: list[SessionPlan], jobs: int) -> list[list[tuple[Any, Any, str, float]]]:
-    """Every distinct (voice, pronouncer, phrase, rate) of the playlist, dealt into `jobs` shards:
-    each is spoken as its track's build will speak it, so the builds find it in the cache."""
-    from .pronounce import pronouncer_for_plan
-
-    distinct: dict[tuple[Any, Any, str, float], None] = {}
+    groups: dict[tuple[Any, Any], list[tuple[str, float]]] = {}
     for plan in plans:
-        pronounce = pronouncer_for_plan(plan)
-        for text, rate in plan.phrases:
-            distinct[(plan.voice, pronounce, text, rate)] = None
-    shards: list[list[tuple[Any, Any, str, float]]] = [[] for _ in range(jobs)]
-    for i, item in enumerate(distinct):
-        shards[i % jobs].append(item)
-    return [s for s in shards if s]
+        groups.setdefault((plan.voice, pronouncer_for_plan(plan)), []).extend(plan.phrases)
+    for (voice, pronounce), phrases in groups.items():
+        source = SpeechSource(voice, cache, pronounce)
+        missing = source.missing(phrases)
+        if missing:
+            speak_in_pool(voice, cache, missing, jobs, source.adopt, pronounce=pronounce, skip_failures=True)
 
 
 def _build_parallel(work, folder: Path, jobs: int, record) -> None:
+    _speak_all([plan for _, plan, _ in work], jobs)
     executor = workers.pool(jobs)
     try:
-        # Speak every distinct phrase once, split across the workers, before any track renders:
-        # tracks that share phrases then never synthesise the same one twice at the same time.
-        speaking_failed: list[str] = []
-        for future in [executor.submit(_speak_shard, shard) for shard in _phrase_shards([p for _, p, _ in work], jobs)]:
-            try:
-                future.result()
-            except RlsaudioError as exc:  # the tracks of that voice fail with this reason below
-                speaking_failed += exc.lines()
-            except BrokenProcessPool:
-                raise EngineError("a worker process stopped while speaking (killed, or out of memory); "
-                                  "try --jobs 1") from None
         pending: dict[Future, tuple[int, SessionPlan]] = {
             executor.submit(_build_one, n, plan, folder, options): (n, plan) for n, plan, options in work
         }

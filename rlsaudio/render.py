@@ -14,12 +14,13 @@ from pathlib import Path
 
 from . import soundscape as soundscapes
 from .cache import Cache, content_key
-from .encode import AudioFormat
+from .encode import AudioFormat, encoder_jobs
 from .mix import MixInput, chunks, to_int16
 from .modes import MixSettings
 from .plan import SessionPlan
 from .pronounce import pronouncer_for_plan
 from .report import Reporter
+from .speechpool import parallel_worth_it, speak_in_pool
 from .synth import SpeechSource
 from .timeline import Timeline
 from .units import SAMPLE_RATE
@@ -42,7 +43,12 @@ def speak(plan: SessionPlan, cache: Cache, reporter: Reporter) -> SpeechSource:
     speech = SpeechSource(plan.voice, cache, pronouncer_for_plan(plan))
     phrases = plan.phrases
     reporter.start(f"Speaking with {plan.voice.name}", len(phrases))
-    speech.prepare(phrases, reporter.advance)
+    missing = speech.missing(phrases, reporter.advance)
+    jobs = encoder_jobs()
+    if parallel_worth_it(plan.voice, len(missing), jobs):
+        speak_in_pool(plan.voice, cache, missing, jobs, speech.adopt, reporter.advance, speech.pronounce)
+    else:
+        speech.prepare(missing, reporter.advance)
     return speech
 
 

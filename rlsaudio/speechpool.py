@@ -15,13 +15,16 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import jobs as workers
 from .cache import Cache, Clip, decode_clip, encode_clip
 from .engines.base import get_engine
 from .errors import EngineError
 from .profile import VoiceProfile
+
+if TYPE_CHECKING:
+    from .pronounce import Pronouncer
 
 CHUNK = 4  # phrases per task: small enough for an even split and a smooth progress bar
 MIN_PHRASES = 16  # fewer than this: not worth starting processes
@@ -32,11 +35,11 @@ def parallel_worth_it(voice: VoiceProfile, missing: int, jobs: int) -> bool:
 
 
 def _speak_chunk(voice: VoiceProfile, cache_root: str, phrases: list[tuple[str, float]],
-                 pronounce: Callable[[str], str] | None = None) -> list[tuple[str, float, bytes]]:
+                 pronounce: "Pronouncer | None" = None) -> list[tuple[str, float, bytes]]:
     """Worker: speak a few phrases, keep them in the shared cache, hand them back."""
     from .synth import SpeechSource
 
-    source = SpeechSource(voice, Cache(Path(cache_root)), **({"pronounce": pronounce} if pronounce else {}))
+    source = SpeechSource(voice, Cache(Path(cache_root)), pronounce)
     out = []
     for text, rate in phrases:
         clip = source.clip(text, rate)
@@ -46,22 +49,28 @@ def _speak_chunk(voice: VoiceProfile, cache_root: str, phrases: list[tuple[str, 
 
 def speak_in_pool(voice: VoiceProfile, cache: Cache, phrases: Iterable[tuple[str, float]], jobs: int,
                   adopt: Callable[[str, float, Clip], None], progress: Callable[[int], None] | None = None,
-                  pronounce: Callable[[str], str] | None = None) -> None:
-    """Speak `phrases` in `jobs` worker processes; `adopt(text, rate, clip)` receives each clip."""
+                  pronounce: "Pronouncer | None" = None, skip_failures: bool = False) -> None:
+    """Speak `phrases` in `jobs` worker processes; `adopt(text, rate, clip)` receives each clip.
+
+    With `skip_failures`, a chunk the engine fails on is left unspoken (a playlist: the track
+    that needs it fails later with the engine's own message, and the others go on)."""
     todo = list(phrases)
     executor = workers.pool(jobs)
     try:
         pending = {}
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
-            args = (voice, str(cache.root), chunk) + ((pronounce,) if pronounce else ())
-            pending[executor.submit(_speak_chunk, *args)] = chunk
+            pending[executor.submit(_speak_chunk, voice, str(cache.root), chunk, pronounce)] = chunk
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 chunk = pending.pop(future)
                 try:
                     results = future.result()
+                except EngineError:
+                    if not skip_failures:
+                        raise
+                    results = []
                 except BrokenProcessPool:
                     raise EngineError(f"a {voice.engine} speech process stopped unexpectedly (killed, or out of "
                                       "memory); build again") from None

@@ -103,10 +103,34 @@ class SpeechSource:
         return self._lengths[(text, rate)]
 
     def prepare(self, phrases: Iterable[tuple[str, float]], progress: Progress | None = None) -> None:
+        """Make sure every phrase is cached, speaking the missing ones here, one by one."""
         for text, rate in phrases:
             self.length(text, rate)
             if progress:
                 progress(1)
+
+    def missing(self, phrases: Iterable[tuple[str, float]], progress: Progress | None = None) -> list[tuple[str, float]]:
+        """The distinct phrases the cache does not hold yet; the others are ready (and counted)."""
+        missing = []
+        for text, rate in dict.fromkeys(phrases):
+            clip = self.cache.get_clip(self.key(text, rate))
+            if clip is None:
+                missing.append((text, rate))
+                continue
+            self._lengths[(text, rate)] = int(clip.samples.size)
+            if progress:
+                progress(1)
+        return missing
+
+    def clip(self, text: str, rate: float) -> Clip:
+        """The phrase's clip: from the cache, or spoken now."""
+        return self._ensure(text, rate)
+
+    def adopt(self, text: str, rate: float, clip: Clip) -> None:
+        """A clip another process spoke for this source; the first clip cached for its key wins."""
+        kept = self.cache.put_clip(self.key(text, rate), clip)
+        self.synthesised += 1
+        self._lengths[(text, rate)] = int(kept.samples.size)
 
     def _ensure(self, text: str, rate: float) -> Clip:
         key = self.key(text, rate)

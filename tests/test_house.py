@@ -327,4 +327,4 @@ def test_10_a_synthesis_worker_that_dies_is_reported(write, tmp_path):
     done = subprocess.run([*RLSAUDIO, "playlist", str(routine), str(other), "--name", "P", "-o", str(tmp_path / "p"),
                            "--voice", str(crash), "--jobs", "2"], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1
-    assert "a worker process stopped" in done.stderr and "Traceback" not in done.stderr
+    assert "a fake speech process stopped unexpectedly" in done.stderr and "Traceback" not in done.stderr

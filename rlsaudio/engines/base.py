@@ -49,6 +49,9 @@ class Engine:
 
     name: ClassVar[str] = ""
     options: ClassVar[dict[str, Option]] = {}
+    # True when several single-threaded processes speak faster than one: a cold build then
+    # speaks its phrases in a pool of processes (speechpool.py).
+    parallel: ClassVar[bool] = False
 
     def unavailable_reason(self, profile: "VoiceProfile") -> str | None:
         """None when this profile can be spoken here, else why not (one short sentence)."""

@@ -32,6 +32,7 @@ BUNDLED_VOICE = "en_US-joe-medium"
 
 class PiperEngine(Engine):
     name: ClassVar[str] = "piper"
+    parallel: ClassVar[bool] = True
     options: ClassVar[dict[str, Option]] = {
         "length_scale": Option(float, 1.0, 0.5, 2.5, "phoneme length: >1 speaks more slowly"),
         "model": Option(str, "", help="path to another .onnx Piper voice (its .onnx.json beside it)"),
