@@ -140,10 +140,8 @@ def pronouncer_for(voice_name: str, library: "PointLibrary | None", extra: Mappi
 
 
 def pronouncer_for_plan(plan: "SessionPlan") -> Pronouncer:
-    """The pronouncer for a plan's voice, points and routine (a routine's `pronounce` table,
-    where the routine format has one)."""
-    extra = getattr(plan.routine, "pronounce", None) or {}
-    return pronouncer_for(plan.voice.name, plan.library, extra)
+    """The pronouncer for a plan's voice, points and routine (the routine's `[pronounce]` table)."""
+    return pronouncer_for(plan.voice.name, plan.library, dict(plan.routine.pronounce))
 
 
 def _named_codes(library: "PointLibrary") -> set[tuple[str, str]]:

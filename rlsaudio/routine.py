@@ -26,7 +26,7 @@ SIDES = ("right", "left")
 PACKAGE = "rlsaudio.routines"
 
 CUE_KEYS = ("start_cue", "end_cue", "countdown_cue", "halfway_cue", "get_ready")
-TOP_KEYS = ("title", "author", "description", "album", "pace", "steps")
+TOP_KEYS = ("title", "author", "description", "album", "pace", "pronounce", "steps")
 PACE_KEYS = ("hold", "rest", "inhale", "exhale", "guided_breaths", *CUE_KEYS)
 STEP_KEYS = ("title", "intro", "say", "point", "pause", "sides", "switch", "hold", "massage", "rest", "repeat",
              "cues", "breathe", *CUE_KEYS)
@@ -117,6 +117,8 @@ class Routine:
     source: str = ""
     # --length fits the pauses and rests (a routine) or the holds within these bounds (a composition).
     hold_fit_ms: tuple[int, int] | None = None
+    # The routine's own additions to the pronunciation table: written word -> how the engine says it.
+    pronounce: tuple[tuple[str, str], ...] = ()
 
     @property
     def fixed_ms(self) -> int:
@@ -169,9 +171,11 @@ def check_routine(source: Source, library: "PointLibrary | None" = None) -> tupl
     description = check.text(data, "description", "", max_chars=2000) or ""
     album = check.text(data, "album", "") or ""
     pace = _load_pace(check, data)
+    pronounce = _load_pronounce(check, data)
     steps = _load_steps(check, data, pace, library)
     check.raise_if_any(RoutineError)
-    routine = Routine(title or "", tuple(steps), author, description, album, pace, source.name)
+    routine = Routine(title or "", tuple(steps), author, description, album, pace, source.name,
+                      pronounce=pronounce)
     if routine.fixed_ms > limits.MAX_SESSION_MS:
         raise RoutineError(Problem(
             source.name,
@@ -179,6 +183,24 @@ def check_routine(source: Source, library: "PointLibrary | None" = None) -> tupl
             f"more than the 12h allowed; shorten them or split the routine",
         ))
     return routine, check.warnings
+
+
+def _load_pronounce(check: Checker, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """`[pronounce]`: "word" = "how the engine should say it" (see the README's pronunciation table)."""
+    table = check.table(data, "pronounce")
+    if table is None:
+        return ()
+    pairs = []
+    for word, said in table.items():
+        where = f"pronounce.{word}"
+        written = check.text_value(word, where, max_chars=80)
+        spoken = check.text_value(said, where, max_chars=200)
+        if written is not None and spoken is not None:
+            if not speakable(written) or not speakable(spoken):
+                check.problem(where, "needs letters or digits on both sides; write \"word\" = \"how to say it\"")
+                continue
+            pairs.append((written, spoken))
+    return tuple(pairs)
 
 
 def _load_cues(check: Checker, table: dict[str, Any], place: str, default: Cues) -> Cues:

@@ -233,7 +233,7 @@ def test_people_see_the_written_text_while_the_engine_hears_the_spoken_form(runn
 
 
 def test_a_routine_pronounce_table_reaches_the_engine(fake_voice, tmp_path, table, library):
-    """render.speak reads `pronounce` from the routine when the routine format has one."""
+    """render.speak reads the routine's `[pronounce]` table; it overrides the bundled one."""
     from dataclasses import dataclass
 
     from rlsaudio.pronounce import pronouncer_for_plan
@@ -246,11 +246,28 @@ def test_a_routine_pronounce_table_reaches_the_engine(fake_voice, tmp_path, tabl
 
     @dataclass(frozen=True)
     class Routine:
-        pronounce: dict
+        pronounce: tuple
 
     table({"all": {"valerian": "bundled"}})
     voice = load_profile(fake_voice)
-    with_table = pronouncer_for_plan(Plan(voice, library, Routine({"valerian": "mine"})))
-    without = pronouncer_for_plan(Plan(voice, library, object()))
+    with_table = pronouncer_for_plan(Plan(voice, library, Routine((("valerian", "mine"),))))
+    without = pronouncer_for_plan(Plan(voice, library, Routine(())))
     assert with_table.spoken("valerian at SP 6") == "mine at Spleen 6"
     assert without.spoken("valerian at SP 6") == "bundled at Spleen 6"
+
+
+def test_a_routine_s_own_pronunciations_reach_the_engine_and_only_the_engine(runner, write, tmp_path, fake_voice):
+    import json
+
+    from rlsaudio.cli import cli
+    from rlsaudio.engines.fake import FakeEngine
+
+    routine = write("r.toml", 'title = "T"\n[pronounce]\nvalerian = "vuh-LEER-ee-un"\n[[steps]]\ntitle = "A"\n'
+                              'say = "Valerian oil."\n')
+    FakeEngine.calls.clear()
+    plan = json.loads(runner.invoke(cli, ["plan", str(routine), "--json", "--voice", fake_voice]).stdout)
+    assert "Vuh-LEER-ee-un oil." in FakeEngine.calls
+    assert [e["text"] for e in plan["events"] if e["kind"] == "speech"] == ["Valerian oil."]
+    bad = write("bad.toml", 'title = "T"\n[pronounce]\n"..." = "x"\n[[steps]]\ntitle = "A"\nsay = "Hi."\n')
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 2 and "pronounce....: needs letters or digits on both sides" in result.stderr

@@ -166,7 +166,7 @@ CATALOGUE = {
     ),
     "unknown key without suggestion": (
         'title = "T"\nzzz = 1\n[[steps]]\ntitle = "A"\npause = 1\n',
-        "r.toml:2: zzz: unknown key; allowed keys: title, author, description, album, pace, steps",
+        "r.toml:2: zzz: unknown key; allowed keys: title, author, description, album, pace, pronounce, steps",
     ),
     "wrong type for title": (
         'title = 5\n[[steps]]\ntitle = "A"\npause = 1\n',
