@@ -1,25 +1,42 @@
-"""rlsaudio's benchmark: render times, the encoder floor, memory, playlists. Prints one table.
+"""rlsaudio's benchmark: every performance target of the project, measured from outside the process.
 
 Run it with scripts/bench (which sets up .venv). Every measured run is a separate process,
-timed by wall clock and measured by the kernel's peak RSS for that process (wait4), so
-imports and start-up are counted just as a user pays them. Cold runs start from an empty
-speech cache, warm runs from a full one. Work files live in a temporary folder.
+timed by wall clock; its memory is sampled from /proc every 50 ms (the largest process and the
+whole process tree: a cold build speaks in one process per core), its CPU time is the kernel's
+(user + system, children included). Cold runs start from an empty speech cache, warm runs
+from a full one. Work files live in a temporary folder.
+
+"Today's" figures come from the commit this work started from (`--baseline`, default the
+commit before issue 10's work): it is checked out into a temporary folder with its own
+virtual environment and measured side by side with the working tree, on the routine texts of
+that commit (the bundled routines' words have changed since, so like is compared with like).
+
+    scripts/bench              # everything (about 20 minutes on two cores)
+    scripts/bench --quick      # no 8-hour track, no first run, no baseline (about 5 minutes)
+    scripts/bench --voices     # the listening test instead (scripts/wer.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import pty
+import re
+import resource
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 22050
+BASELINE = "093b09c"  # main before issue 10: the "today's" of issue 16
 
 SENTENCES = [
     "Let your shoulders drop and your jaw soften.",
@@ -54,95 +71,197 @@ def generated_routine(path: Path, steps: int = 16, seed: int = 0) -> Path:
     return path
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stdout) of one process, its waited children included."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    err = proc.stderr.read() if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"benchmark step failed: {' '.join(cmd)}\n{err}")
-    return seconds, usage.ru_maxrss / 1024, out
+# --------------------------------------------------------------------------- measuring a process
 
 
-def rlsaudio(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rlsaudio", *args]
+class Sampler(threading.Thread):
+    """Samples the resident memory of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.largest, self.tree, self.stop = pid, 0, 0, False
+
+    def run(self) -> None:
+        while not self.stop:
+            rss = _tree_rss(self.pid)
+            if rss:
+                self.largest = max(self.largest, max(rss))
+                self.tree = max(self.tree, sum(rss))
+            time.sleep(0.05)
 
 
-def pcm_and_encode(routine: str, voice: str, extra: list[str], work: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Encode-only floor: write the session's exact PCM to a file (not timed), then time
-    ffmpeg encoding that PCM with the same settings the build uses, fed through a pipe."""
+def _tree_rss(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return [rss[p] for p in tree if p in rss]
+
+
+class Run:
+    """One measured process: seconds, CPU seconds (its own and its children's), peak RSS (the
+    largest process and the whole tree), and what it printed."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path | None = None):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sampler = Sampler(proc.pid)
+        sampler.start()
+        self.stdout, self.stderr = proc.communicate()
+        self.seconds = time.perf_counter() - started
+        sampler.stop = True
+        sampler.join()
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark step failed: {' '.join(map(str, cmd))}\n{self.stderr}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        self.largest_mb = sampler.largest / 1048576
+        self.tree_mb = sampler.tree / 1048576
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
+    return Run(cmd, env, cwd)
+
+
+def rlsaudio(python: str, *args: str) -> list[str]:
+    return [python, "-m", "rlsaudio", *args]
+
+
+def fresh_env(cache: Path, **extra: str) -> dict[str, str]:
+    shutil.rmtree(cache, ignore_errors=True)
+    return {**os.environ, "RLSAUDIO_CACHE": str(cache), **extra}
+
+
+# --------------------------------------------------------------------------- the encoder floor
+
+
+FLOOR = """
+import sys, numpy as np
+from pathlib import Path
+from rlsaudio.encode import Mp3Writer, StreamWriter, audio_format
+fmt, raw, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+if fmt == "mp3":
+    w = Mp3Writer(out, 64)  # one ffmpeg, single pass: the encoder alone
+else:
+    f = audio_format(fmt)
+    w = f.writer(out, f.default_bitrate_k, None, str(out), 0)
+with open(raw, "rb") as f:
+    while chunk := f.read(441000):
+        w.write(np.frombuffer(chunk, dtype="<i2"))
+w.close()
+"""
+
+WRITE_PCM = """
+import sys
+from rlsaudio.cache import Cache
+from rlsaudio.cli import _request, build
+from rlsaudio.ffmpeg import find
+from rlsaudio.mix import chunks, to_int16
+from rlsaudio.plan import plan_track
+from rlsaudio.render import gain_for, loudness, mix_input, speak
+from rlsaudio.report import Quiet
+from rlsaudio.encode import audio_format
+routine, voice, fmt, out = sys.argv[1:5]
+params = build.make_context("build", [routine, "--voice", voice, *sys.argv[5:]]).params
+mode = {k: params[k] for k in ("voice", "mode", "length_ms", "tail_ms", "no_chime", "pacer", "soundscape",
+                               "soundscape_db", "points_file")}
+plan = plan_track(_request(routine, **mode))
+cache = Cache()
+speech = speak(plan, cache, Quiet())
+timeline = plan.timeline(speech.length)
+mix = mix_input(plan, timeline, speech, find())
+level, _ = loudness(mix, speech, cache, Quiet())
+gain = 10 ** (gain_for(level, plan.mix, audio_format(fmt).codec_gain_db) / 20)
+with open(out, "wb") as f:
+    for chunk in chunks(mix, gain):
+        f.write(to_int16(chunk).tobytes())
+"""
+
+
+def encode_floor(python: str, routine: str, voice: str, extra: list[str], fmt: str, work: Path,
+                 env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, audio seconds) of one encoder encoding the session's exact PCM (written first, not timed)."""
     raw = work / "floor.raw"
-    run([sys.executable, __file__, "--write-pcm", routine, voice, str(raw), *extra], env)
-    script = (
-        "import sys, numpy as np\n"
-        "from pathlib import Path\n"
-        "from rlsaudio.encode import Mp3Writer\n"
-        "w = Mp3Writer(Path(sys.argv[2]), 64)\n"
-        "with open(sys.argv[1], 'rb') as f:\n"
-        "    while chunk := f.read(441000):\n"
-        "        w.write(np.frombuffer(chunk, dtype='<i2'))\n"
-        "w.close()\n"
-    )
-    seconds, rss, _ = run([sys.executable, "-c", script, str(raw), str(work / "floor.mp3")], env)
-    audio_seconds = raw.stat().st_size / 2 / SR
+    subprocess.run([python, "-c", WRITE_PCM, routine, voice, fmt, str(raw), *extra], env=env, check=True,
+                   cwd=ROOT)
+    run = timed([python, "-c", FLOOR, fmt, str(raw), str(work / f"floor.{fmt}")], env, ROOT)
+    audio = raw.stat().st_size / 2 / SR
     raw.unlink()
-    return seconds, audio_seconds
+    return run.seconds, audio
 
 
-def session_for(routine: str, voice: str, extra: list[str]):
-    """The exact session `rlsaudio build ROUTINE --voice VOICE EXTRA...` renders (options parsed by the CLI)."""
-    from rlsaudio.cache import Cache
-    from rlsaudio.cli import _request, build
-    from rlsaudio.session import exact_session
-
-    params = build.make_context("build", [routine, "--voice", voice, *extra]).params
-    mode = {k: v for k, v in params.items() if k not in ("routines", "out_dir", "bitrate", "cover")}
-    cache = Cache()
-    session, speech = exact_session(_request(routine, **mode), cache)
-    return session, speech, cache
+# --------------------------------------------------------------------------- the baseline
 
 
-def write_pcm(routine: str, voice: str, out: str, extra: list[str]) -> None:
-    from rlsaudio.encode import find_ffmpeg
-    from rlsaudio.mix import chunks, to_int16
-    from rlsaudio.render import Quiet, gain_for, loudness, mix_input
-
-    session, speech, cache = session_for(routine, voice, extra)
-    mix = mix_input(session, speech, find_ffmpeg())
-    level, _ = loudness(mix, session.mix, speech, cache, Quiet())
-    gain = 10 ** (gain_for(level, session.mix) / 20)
-    with open(out, "wb") as f:
-        for chunk in chunks(mix, gain):
-            f.write(to_int16(chunk).tobytes())
-
-
-def naive(routine: str, voice: str, out: str, extra: list[str]) -> None:
-    """The way the NOTES warn against: one AudioSegment grown with + per event, exported by pydub."""
-    import numpy as np
-
-    from rlsaudio.encode import audio_segment_class, configure_pydub, find_ffmpeg
-    from rlsaudio.tones import tone
-
-    AudioSegment = audio_segment_class()
-    configure_pydub(find_ffmpeg())
-    session, speech, _ = session_for(routine, voice, extra)
-    track = AudioSegment.silent(duration=0, frame_rate=SR)
-    for e in session.timeline.events:
-        if e.kind == "silence":
-            piece = AudioSegment.silent(duration=e.length * 1000 / SR, frame_rate=SR)
-        else:
-            x = speech.samples(e.text, e.rate) if e.kind == "speech" else tone(e.reason, e.length, e.gain_db)
-            piece = AudioSegment(data=(np.clip(x, -1, 1) * 32767).astype("<i2").tobytes(), sample_width=2,
-                                 frame_rate=SR, channels=1)
-        track += piece
-    track.export(out, format="mp3", bitrate="64k")
+def baseline_python(rev: str, work: Path) -> tuple[str, Path]:
+    """A checkout of `rev` with its own venv (made once, kept under the system's temp folder)."""
+    home = Path(tempfile.gettempdir()) / f"rlsaudio-baseline-{rev}"
+    python = home / "venv" / "bin" / "python"
+    if not python.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        (home / "src").mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(home / "src")], input=archive, check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"{home / 'src'}[espeak,piper,loudness]"],
+                       check=True, capture_output=True)
+    routines = work / "baseline-routines"
+    routines.mkdir(exist_ok=True)
+    for name in ("acupressure", "foot-reflexology"):
+        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:rlsaudio/routines/{name}.toml"],
+                              capture_output=True, check=True).stdout
+        (routines / f"{name}.toml").write_bytes(text)
+    return str(python), routines
 
 
-def playlist_routines(work: Path, count: int) -> list[str]:
-    return [str(generated_routine(work / f"list{i}.toml", steps=6, seed=i + 1)) for i in range(count)]
+# --------------------------------------------------------------------------- time to first progress
+
+
+def first_progress(python: str, routine: str, env: dict[str, str], work: Path) -> float:
+    """Seconds from start until `rlsaudio build` draws its first progress bar on a terminal."""
+    master, slave = pty.openpty()
+    started = time.perf_counter()
+    proc = subprocess.Popen(rlsaudio(python, "build", routine, "-o", str(work / "tty")), env=env, stdin=slave,
+                            stdout=slave, stderr=slave, cwd=ROOT)
+    os.close(slave)
+    seen = None
+    buffer = b""
+    while proc.poll() is None or seen is None:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            buffer += data
+            if seen is None and b"%" in buffer:
+                seen = time.perf_counter() - started
+        elif proc.poll() is not None:
+            break
+    proc.wait()
+    os.close(master)
+    return seen if seen is not None else float("nan")
+
+
+# --------------------------------------------------------------------------- tables
 
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -151,93 +270,126 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
-def main() -> None:
-    # Child steps, run in their own processes so each is measured on its own.
-    if len(sys.argv) > 1 and sys.argv[1] in ("--write-pcm", "--naive"):
-        step = write_pcm if sys.argv[1] == "--write-pcm" else naive
-        step(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
-        return
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--voice", default="joe")
-    parser.add_argument("--quick", action="store_true", help="skip the 8-hour track and the naive build")
-    args = parser.parse_args()
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--voice", default="joe")
+    parser.add_argument("--quick", action="store_true", help="no 8-hour track, no first run, no baseline")
+    parser.add_argument("--baseline", default=BASELINE, help="the commit whose figures are today's")
+    args = parser.parse_args()
+    python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="rlsaudio-bench-"))
     cache = work / "cache"
-    env = {**os.environ, "RLSAUDIO_CACHE": str(cache)}
     generated = str(generated_routine(work / "generated.toml"))
-    rows: list[tuple[str, ...]] = []
+    out: list[str] = []
+
+    def show(text: str) -> None:
+        out.append(text)
+        print(text, file=sys.stderr)
+
     try:
+        # 1. Renders: cold and warm builds, and the encoder alone on the same PCM.
+        rows = []
         for name, ref, extra in [("generated 20 min", generated, ["--length", "20m"]),
                                  ("acupressure", "acupressure", []),
                                  ("foot-reflexology", "foot-reflexology", [])]:
-            shutil.rmtree(cache, ignore_errors=True)
-            out = work / "out"
-            cold, cold_rss, text = run(rlsaudio("build", ref, "-o", str(out), "--voice", args.voice, *extra), env)
-            warm, warm_rss, _ = run(rlsaudio("build", ref, "-o", str(out), "--voice", args.voice, *extra), env)
-            floor, audio = pcm_and_encode(ref, args.voice, extra, work, env)
-            rows.append((f"{name} ({audio / 60:.1f} min)", f"{cold:.1f} s", f"{warm:.2f} s", f"{floor:.2f} s",
-                         f"{warm / floor:.2f}", f"{audio / cold:.0f}x / {audio / warm:.0f}x",
-                         f"{cold_rss:.0f} / {warm_rss:.0f} MB"))
-            print(f"  {rows[-1]}", file=sys.stderr)
-            if name.startswith("generated") and not args.quick:
-                naive_s, naive_rss, _ = run([sys.executable, __file__, "--naive", ref, args.voice,
-                                             str(work / "naive.mp3"), *extra], env)
-                rows.append((f"{name}, naive pydub `+=` (warm cache)", "", f"{naive_s:.2f} s", "",
-                             f"{naive_s / floor:.2f}", f"{audio / naive_s:.0f}x", f"{naive_rss:.0f} MB"))
-                print(f"  {rows[-1]}", file=sys.stderr)
-        render = table(rows, ("track", "cold", "warm", "encode only", "warm / encode", "x real time cold / warm",
-                              "peak RSS cold / warm"))
+            env = fresh_env(cache)
+            cold = timed(rlsaudio(python, "build", ref, "-o", str(work / "out"), "--voice", args.voice, *extra), env)
+            warm = timed(rlsaudio(python, "build", ref, "-o", str(work / "out"), "--voice", args.voice, *extra), env)
+            floor, audio = encode_floor(python, ref, args.voice, extra, "mp3", work, env)
+            ratio = warm.seconds / floor
+            rows.append((f"{name} ({audio / 60:.1f} min)", f"{cold.seconds:.1f} s", f"{warm.seconds:.2f} s",
+                         f"{floor:.2f} s", f"{ratio:.2f} ({verdict(ratio <= 0.7)})",
+                         f"{cold.largest_mb:.0f} / {cold.tree_mb:.0f} MB", f"{warm.largest_mb:.0f} MB"))
+            show(f"  {rows[-1]}")
+        renders = table(rows, ("MP3, voice " + args.voice, "cold", "warm", "encode only", "warm / encode (<= 0.7)",
+                               "peak RSS cold: largest / all processes", "peak RSS warm"))
 
-        long_rows = []
-        lengths = [("20 min", "1s"), ("2 h", "100m")] + ([] if args.quick else [("8 h", "460m")])
+        # 2. Long bedtime tracks (warm), and the other formats.
+        rows = []
+        lengths = [("20 min", None), ("2 h", "100m")] + ([] if args.quick else [("8 h", "460m")])
         for label, tail in lengths:
-            shutil.rmtree(cache, ignore_errors=True)
-            extra = ["--mode", "bedtime", "--soundscape", "brown", "--tail", tail] if tail != "1s" else \
-                ["--mode", "bedtime", "--soundscape", "brown"]
-            out = work / "long"
-            cold, cold_rss, text = run(rlsaudio("build", generated, "-o", str(out), "--voice", args.voice, *extra),
-                                       env)
-            warm, warm_rss, text = run(rlsaudio("build", generated, "-o", str(out), "--voice", args.voice, *extra),
-                                       env)
-            length = text.strip().split("  ")[-1]
-            floor, audio = pcm_and_encode(generated, args.voice, extra, work, env)
-            long_rows.append((f"bedtime + brown noise, {label} ({length})", f"{cold:.1f} s", f"{warm:.1f} s",
-                              f"{floor:.1f} s", f"{warm / floor:.2f}", f"{cold_rss:.0f} MB", f"{warm_rss:.0f} MB"))
-            print(f"  {long_rows[-1]}", file=sys.stderr)
-            shutil.rmtree(out, ignore_errors=True)
-        memory = table(long_rows, ("track", "cold", "warm", "encode only", "warm / encode", "peak RSS cold",
-                                   "peak RSS warm"))
+            for fmt in ("mp3", "m4b", "opus") if label == "20 min" or label == "8 h" else ("mp3",):
+                extra = ["--mode", "bedtime", "--soundscape", "brown", "--format", fmt] + (["--tail", tail] if tail
+                                                                                          else [])
+                env = {**os.environ, "RLSAUDIO_CACHE": str(cache)}
+                timed(rlsaudio(python, "build", generated, "-o", str(work / "long"), "--voice", args.voice, *extra),
+                      env)  # makes the cache warm
+                warm = timed(rlsaudio(python, "build", generated, "-o", str(work / "long"), "--voice", args.voice,
+                                      *extra), env)
+                floor, audio = encode_floor(python, generated, args.voice, extra, fmt, work, env)
+                ratio = warm.seconds / floor
+                target = verdict(ratio <= 0.7) if fmt == "mp3" else "(reach)"
+                mem_target = f" ({verdict(warm.largest_mb < 120)})" if label == "8 h" else ""
+                rows.append((f"bedtime + brown noise, {label}, {fmt} ({audio / 3600:.2f} h)", f"{warm.seconds:.1f} s",
+                             f"{floor:.1f} s", f"{ratio:.2f} {target}", f"{warm.largest_mb:.0f} MB{mem_target}"))
+                show(f"  {rows[-1]}")
+                shutil.rmtree(work / "long", ignore_errors=True)
+        longs = table(rows, ("warm builds", "warm", "encode only", "warm / encode", "peak RSS"))
 
-        list_rows = []
-        routines = playlist_routines(work, 6)
-        for state in ("cold", "warm"):
-            times = {}
-            for jobs in (1, 2):
-                if state == "cold":
-                    shutil.rmtree(cache, ignore_errors=True)
-                else:
-                    run(rlsaudio("playlist", *routines, "--name", "Bench", "-o", str(work / "pl"),
-                                 "--voice", args.voice, "--jobs", "2"), env)
-                seconds, rss, _ = run(rlsaudio("playlist", *routines, "--name", "Bench", "-o", str(work / "pl"),
-                                               "--voice", args.voice, "--jobs", str(jobs)), env)
-                times[jobs] = seconds
-                list_rows.append((f"6 tracks, {state} cache", str(jobs), f"{seconds:.1f} s", f"{rss:.0f} MB"))
-            list_rows[-1] = (*list_rows[-1], f"{times[1] / times[2]:.2f}x")
-            list_rows[-2] = (*list_rows[-2], "")
-            print(f"  {list_rows[-2:]}", file=sys.stderr)
-        playlists = table(list_rows, ("playlist", "--jobs", "time", "peak RSS (largest process)", "speed-up"))
+        sections = [renders, longs]
+        if not args.quick:
+            base_python, base_routines = baseline_python(args.baseline, work)
+
+            # 3. Cold builds against today's, on the routine texts of the baseline.
+            rows = []
+            for name in ("acupressure", "foot-reflexology"):
+                routine = str(base_routines / f"{name}.toml")
+                old = timed(rlsaudio(base_python, "build", routine, "-o", str(work / "old"), "--voice", args.voice),
+                            fresh_env(cache))
+                new = timed(rlsaudio(python, "build", routine, "-o", str(work / "new"), "--voice", args.voice),
+                            fresh_env(cache))
+                speedup = old.seconds / new.seconds
+                rows.append((f"{name} (the baseline's text)", f"{old.seconds:.1f} s", f"{new.seconds:.1f} s",
+                             f"{speedup:.2f}x ({verdict(speedup >= 1.5)})",
+                             f"{new.largest_mb:.0f} / {new.tree_mb:.0f} MB ({verdict(new.largest_mb < 400)})"))
+                show(f"  {rows[-1]}")
+            colds = table(rows, (f"cold build, voice {args.voice}", f"today's ({args.baseline})", "now",
+                                 "speed-up (>= 1.5x)", "peak RSS now: largest / all (< 400)"))
+
+            # 4. A cold playlist: the two bundled routines and four generated ones.
+            routines = [str(base_routines / "acupressure.toml"), str(base_routines / "foot-reflexology.toml")]
+            routines += [str(generated_routine(work / f"list{i}.toml", steps=6, seed=i + 1)) for i in range(4)]
+            old = timed(rlsaudio(base_python, "playlist", *routines, "--name", "Bench", "-o", str(work / "pl-old"),
+                                 "--voice", args.voice, "--jobs", "2"), fresh_env(cache))
+            new = timed(rlsaudio(python, "playlist", *routines, "--name", "Bench", "-o", str(work / "pl-new"),
+                                 "--voice", args.voice), fresh_env(cache))
+            cores = len(os.sched_getaffinity(0))
+            busy = new.cpu / (new.seconds * cores)
+            speedup = old.seconds / new.seconds
+            playlists = table([(f"6 tracks, cold cache", f"{old.seconds:.1f} s", f"{new.seconds:.1f} s",
+                                f"{speedup:.2f}x ({verdict(speedup >= 1.4)})", f"{busy:.0%} ({verdict(busy >= 0.85)})")],
+                              ("playlist", f"today's --jobs 2", "now, default --jobs", "speed-up (>= 1.4x)",
+                               f"CPU busy, {cores} cores (>= 85%)"))
+            show(playlists)
+
+            # 5. A first run: a fresh clone, an empty pip cache, an empty speech cache.
+            clone = work / "clone"
+            subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+            env = fresh_env(work / "clone-cache", PIP_NO_CACHE_DIR="1", PYTHON=sys.executable)
+            first = timed([str(clone / "scripts" / "run")], env, clone)
+            install = sum(int(n) for n in re.findall(r"done in (\d+) s", first.stderr))
+            ttfp = first_progress(python, "foot-reflexology", {**os.environ, "RLSAUDIO_CACHE": str(cache)}, work)
+            firsts = table([("scripts/run on a fresh clone, empty pip cache", f"{first.seconds:.1f} s",
+                             f"about {install:.0f} s of it installing", verdict(first.seconds < 60)),
+                            ("first progress of `rlsaudio build` on a terminal", f"{ttfp:.2f} s", "",
+                             verdict(ttfp < 1.0))],
+                           ("first run", "time", "", "target: 60 s / 1 s"))
+            show(firsts)
+            sections += [colds, playlists, firsts]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    cpu = platform.processor() or platform.machine()
     try:
         model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
-        model = cpu
+        model = platform.machine()
     print(f"Machine: {model}, {os.cpu_count()} cores, Python {platform.python_version()}, voice {args.voice}, "
           f"{time.strftime('%Y-%m-%d')}\n")
-    print(render + "\n\n" + memory + "\n\n" + playlists)
+    print("\n\n".join(sections))
 
 
 if __name__ == "__main__":
