@@ -255,8 +255,10 @@ def m4b_args(bitrate_k: int) -> list[str]:
     # -movie_timescale: the edit list that trims AAC's priming and padding is counted in the
     # movie's time scale; at the audio's own rate it is exact to the sample (older ffmpegs
     # default to 1000, a millisecond). +faststart moves the index (moov) before the audio in a
-    # second pass over the file (it needs a seekable output: the staged file is one), so
-    # players streaming it from `serve` or a feed start without fetching the end first.
+    # second pass over the file (it needs a seekable output: the staged file is one, the PCM
+    # pipe is only ffmpeg's input), so players streaming it from `serve` or a feed start without
+    # fetching the end first. Tagging then grows moov in front of the audio: mutagen shifts the
+    # rest of the file and its chunk offsets (measured: 0.05 s for an 8-hour, 234 MB track).
     return ["-c:a", "aac", "-b:a", f"{bitrate_k}k", "-brand", "M4B ", "-movie_timescale", str(SAMPLE_RATE),
             "-movflags", "+faststart", "-f", "ipod"]
 
