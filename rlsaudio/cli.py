@@ -20,6 +20,7 @@ import click
 
 from . import __version__, limits
 from .errors import InputError, Problem, RlsaudioError
+from .formats import default_bitrate
 from .modes import FORMATS, MODES, PACERS, ModeOptions, defaults, option_origin, table as mode_table
 from .report import TerminalReporter
 from .text import normalise, text_problem
@@ -114,9 +115,10 @@ def output_options(f):
     """Options shared by build, compose and playlist: what is written."""
     return _apply(f, [
         click.option("--format", "fmt", type=click.Choice(FORMATS), default=defaults()["format"], show_default=True,
-                     help="mp3; m4b (AAC, for audiobook apps); opus (small files)."),
+                     help="mp3; m4b (AAC in MP4 with chapters, for audiobook apps); opus (Ogg Opus, small files)."),
         click.option("--bitrate", default=None, metavar="RATE",
-                     help=f"Bitrate, e.g. 48k, {defaults()['bitrate_k']}k (default: the format's own)."),
+                     help="Bitrate, e.g. 48k (default: " + ", ".join(
+                         f"{name} {default_bitrate(name)}k" for name in FORMATS) + ")."),
         click.option("--cover", type=click.Path(path_type=Path), help="Cover art (PNG or JPEG, at most 5 MB)."),
         click.option("--no-page", "no_page", is_flag=True, help="Do not write the listen-along page."),
     ])
@@ -390,11 +392,11 @@ def voices():
 
 
 def _track_options(fmt, bitrate, cover, no_page):
-    from .encode import parse_bitrate
+    from .formats import parse_bitrate
     from .publish import TrackOptions
     from .tags import load_cover
 
-    return TrackOptions(format=fmt, bitrate_k=parse_bitrate(bitrate) if bitrate else defaults()["bitrate_k"],
+    return TrackOptions(format=fmt, bitrate_k=parse_bitrate(bitrate, fmt=fmt) if bitrate else default_bitrate(fmt),
                         cover=load_cover(cover) if cover else None, page=not no_page)
 
 

@@ -4,9 +4,10 @@ One builder serves both ways out: `rlsaudio feed` writes feed.xml for a static h
 under --base-url, and `rlsaudio serve` answers /feed.xml with URLs from the request's own host.
 
 Finding tracks: files ending .mp3, .m4b or .opus in the folder and its subfolders, read through
-`tags.read_tags`. Hidden names (rlsaudio's `.rlsaudio-tmp-*` staging folders, the temporary
-files of atomic writes) and symbolic links are skipped, as is any file whose tags cannot be
-read: one damaged file never takes the feed down. Items are newest first (modification time,
+`tags.read_tags` and `tags.read_cover` (all mutagen use is in tags.py). Hidden names
+(rlsaudio's `.rlsaudio-tmp-*` staging folders, the temporary files of atomic writes) and
+symbolic links are skipped, as is any file whose tags cannot be read: one damaged file never
+takes the feed down. Items are newest first (modification time,
 which is build time: a track is renamed into place when it is finished).
 
 Text from tags is data: the XML is built with ElementTree (which escapes), characters XML 1.0
@@ -15,7 +16,6 @@ cannot carry are dropped, and URLs percent-encode every path segment.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import os
@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from . import __version__, limits
+from . import __version__
 from .errors import InputError, OutputError, Problem, TagError
 from .output import SIDECARS
 from .safeio import disk_message, write_atomic
 from .sidecars import one_line
-from .tags import default_cover, read_tags
+from .tags import default_cover, read_tags, stream_length_ms
+from .tags import read_cover as tags_read_cover
 
 # The audio a feed lists, with the type its enclosure (and `serve`) gives it.
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".opus": "audio/ogg"}
@@ -194,7 +195,7 @@ def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped
     try:
         tags = read_tags(path)
         cover = read_cover(path) if tags.get("has_cover") else None
-        length_ms = tags.get("length_ms") or _audio_length_ms(path)
+        length_ms = tags.get("length_ms") or stream_length_ms(path)
     except TagError as exc:
         return Skipped(rel, str(exc))
     except Exception as exc:  # a damaged file must not take the whole feed down
@@ -234,50 +235,10 @@ def _track_number(value) -> tuple[int | None, int | None]:
     return as_int(number), as_int(total)
 
 
-def _audio_length_ms(path: Path) -> int:
-    import mutagen
-
-    audio = mutagen.File(str(path))
-    return round(audio.info.length * 1000) if audio is not None and audio.info else 0
-
-
 def read_cover(path: Path) -> Cover | None:
-    """The front cover embedded in a track (ID3 APIC, MP4 covr, Ogg METADATA_BLOCK_PICTURE),
-    if it is a PNG or JPEG within the cover size limit."""
-    import mutagen
-    from mutagen.flac import Picture
-
-    audio = mutagen.File(str(path))
-    tags = getattr(audio, "tags", None)
-    if tags is None:
-        return None
-    pictures: list[bytes] = []
-    if hasattr(tags, "getall"):  # ID3
-        frames = tags.getall("APIC")
-        frames.sort(key=lambda f: f.type != 3)  # the front cover first
-        pictures = [f.data for f in frames]
-    elif "covr" in tags:  # MP4
-        pictures = [bytes(c) for c in tags["covr"]]
-    else:  # Vorbis comments (Ogg Opus)
-        for value in tags.get("metadata_block_picture", []):
-            try:
-                pictures.append(Picture(base64.b64decode(value)).data)
-            except (ValueError, TypeError, mutagen.MutagenError):
-                continue
-    for data in pictures:
-        mime = picture_type(data)
-        if mime and len(data) <= limits.MAX_COVER_BYTES:
-            return Cover(bytes(data), mime)
-    return None
-
-
-def picture_type(data: bytes) -> str | None:
-    """The type of an image by its first bytes, whatever a tag claims."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    return None
+    """The front cover embedded in a track, if it is a PNG or JPEG within the cover size limit."""
+    found = tags_read_cover(path)
+    return Cover(*found) if found else None
 
 
 def channel_cover(tracks: list[FeedTrack]) -> Cover:

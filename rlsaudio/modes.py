@@ -16,11 +16,12 @@ from typing import Any
 
 from . import limits
 from .errors import InputError, Problem
+from .formats import format_names
 from .profile import VoiceProfile
 from .timeline import Style
 
 PACERS = ("tones", "silence")
-FORMATS = ("mp3", "m4b", "opus")
+FORMATS = format_names()
 
 
 @cache

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from . import jobs as workers
 from . import limits
 from .cache import Cache
-from .encode import parse_bitrate
+from .formats import default_bitrate, parse_bitrate
 from .errors import InputError, PlaylistError, Problem, RlsaudioError
 from .modes import FORMATS, MODES, PACERS, ModeOptions, check_options, defaults
 from .output import output_dir, safe_name
@@ -44,7 +44,7 @@ class PlaylistSpec:
     tracks: tuple[TrackRequest, ...]
     artist: str | None = None
     cover: tuple[bytes, str] | None = None
-    bitrate_k: int = 64
+    bitrate_k: int | None = None  # default: the format's own
     format: str = "mp3"
     source: str = ""
 
@@ -95,12 +95,13 @@ def playlist_from_source(source: Source, base: Path, points_file: str | None = N
     voice = check.text(data, "voice", "", max_chars=1000)
     mode = check.choice(data, "mode", "", MODES) or defaults()["mode"]
     fmt = check.choice(data, "format", "", FORMATS) or defaults()["format"]
-    bitrate_text = check.text(data, "bitrate", "") or f"{defaults()['bitrate_k']}k"
-    bitrate = defaults()["bitrate_k"]
-    try:
-        bitrate = parse_bitrate(bitrate_text, check.where("bitrate"))
-    except InputError as exc:
-        check.problems += exc.problems
+    bitrate = default_bitrate(fmt)
+    bitrate_text = check.text(data, "bitrate", "")
+    if bitrate_text:
+        try:
+            bitrate = parse_bitrate(bitrate_text, check.where("bitrate"), fmt)
+        except InputError as exc:
+            check.problems += exc.problems
     cover = None
     cover_ref = check.text(data, "cover", "", max_chars=1000)
     if cover_ref:

@@ -19,6 +19,7 @@ from . import sidecars, tags
 from .cache import Cache
 from .encode import audio_format, gapless_skip
 from .engines.base import configure_pydub
+from .formats import default_bitrate
 from .output import TrackFiles, check_output_dir, output_dir, safe_name
 from .plan import SessionPlan
 from .render import render_audio, speak
@@ -32,7 +33,7 @@ GUID_NAMESPACE = uuid.UUID("6f1f3c1e-2b0e-4b8a-9a57-9d7f0b3c5a11")
 @dataclass(frozen=True)
 class TrackOptions:
     format: str = "mp3"
-    bitrate_k: int = 64
+    bitrate_k: int | None = None  # default: the format's own
     file_stem: str | None = None  # default: the safe title
     album: str | None = None
     artist: str | None = None
@@ -88,7 +89,9 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
     album = options.album or plan.album
     with Staging(folder) as stage:
         audio = stage.path(files.audio.name)
-        rendered = render_audio(plan, timeline, speech, cache, audio, fmt, options.bitrate_k, ffmpeg, reporter, shown)
+        bitrate_k = options.bitrate_k or default_bitrate(fmt.name)
+        rendered = render_audio(plan, timeline, speech, cache, audio, fmt.for_track(_chapters(timeline)), bitrate_k,
+                                ffmpeg, reporter, shown)
         fmt.verify(audio, timeline.length, ffmpeg, shown)
         track_tags = _tags(plan, timeline, audio, artist, album, options)
         tags.write_tags(audio, track_tags)
@@ -124,6 +127,12 @@ def _page(plan: SessionPlan, timeline: Timeline, files: TrackFiles, roles: list[
                           files={role: page.href(files.sidecar(role).name) for role in roles})
 
 
+def _chapters(timeline: Timeline, delay: int = 0) -> tuple[tags.Chapter, ...]:
+    """The chapters in milliseconds, at their planned times plus `delay` samples."""
+    ms = sidecars.ms
+    return tuple(tags.Chapter(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
+
+
 def _write_text(path: Path, text: str, shown: Path) -> None:
     from .errors import OutputError
     from .safeio import disk_message
@@ -139,7 +148,9 @@ def _write_text(path: Path, text: str, shown: Path) -> None:
 def _tags(plan: SessionPlan, timeline: Timeline, audio: Path, artist: str, album: str,
           options: TrackOptions) -> tags.TrackTags:
     cover = options.cover or tags.default_cover()
-    # Players that play gaplessly (ffmpeg, mpv) shift chapter times back by the encoder delay.
+    # Players that play gaplessly (ffmpeg, mpv) shift ID3 chapter times back by the MP3's encoder
+    # delay. M4B and Opus chapters are on the presented timeline, after the priming that the edit
+    # list or pre-skip trims (measured: ffmpeg lists them at their planned times), so no shift.
     delay = gapless_skip(audio) if options.format == "mp3" else 0
     ms = sidecars.ms
     return tags.TrackTags(
@@ -147,6 +158,6 @@ def _tags(plan: SessionPlan, timeline: Timeline, audio: Path, artist: str, album
         genre="Speech", year=str(datetime.date.today().year), comment=plan.routine.description,
         length_ms=ms(timeline.length), cover=cover[0], cover_mime=cover[1],
         transcript=sidecars.transcript_text(timeline),
-        chapters=tuple(tags.Chapter(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters),
+        chapters=_chapters(timeline, delay),
         guid=track_guid(plan, album, options.format), session_ms=ms(timeline.program_end),
     )

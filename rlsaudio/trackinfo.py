@@ -1,7 +1,7 @@
-"""`rlsaudio inspect`: what a built track holds, read back from the file itself.
+"""`rlsaudio inspect`: what a built track (MP3, M4B or Opus) holds, read back from the file itself.
 
-Tags come from the container (see tags.py); the length, loudness and true peak from the
-decoded audio. A bedtime track's loudness target applies to its session, not to the tail of
+Tags, cover and chapters come from the container (see tags.py); the length, loudness and true
+peak from the decoded audio. A bedtime track's loudness target applies to its session, not to the tail of
 soundscape after it, so both are measured: the session (up to the point the track's own
 tag records) and the whole file.
 """
@@ -13,13 +13,15 @@ from typing import Any
 
 from .errors import InputError, Problem, RenderError, TagError
 from .ffmpeg import Decoder, last_line
+from .formats import label
 from .safeio import FileKind, check_regular
 from .units import SAMPLE_RATE
 
-TRACK_KIND = FileKind("track", "give the path of an MP3 built by rlsaudio")
+TRACK_KIND = FileKind("track", "give the path of a track built by rlsaudio (.mp3, .m4b or .opus)")
+FORMAT_OF = {"id3": "mp3", "mp4": "m4b", "vorbis": "opus"}  # by the container tags.py finds
 
 
-def decoded_stats(path: Path, session_samples: int | None = None) -> dict[str, float]:
+def decoded_stats(path: Path, session_samples: int | None = None, give: str = TRACK_KIND.give) -> dict[str, float]:
     """Samples, whole-file and session loudness, and true peak of the decoded audio, streamed."""
     from .loudness import LoudnessMeter
 
@@ -40,7 +42,7 @@ def decoded_stats(path: Path, session_samples: int | None = None) -> dict[str, f
         raise RenderError(f"{path}: ffmpeg stopped responding while decoding it; try again")
     if code != 0 or count == 0:
         raise InputError(Problem(str(path), f"not a playable audio file ({last_line(messages, 'no audio')}); "
-                                            "give the path of an MP3 built by rlsaudio"))
+                                            + give))
     result = whole.result()
     session_result = session.result() if session is not None else result
     return {"samples": count, "whole_lufs": result.integrated, "session_lufs": session_result.integrated,
@@ -48,19 +50,20 @@ def decoded_stats(path: Path, session_samples: int | None = None) -> dict[str, f
 
 
 def inspect_track(path: Path) -> dict[str, Any]:
-    from .tags import read_tags
+    from .tags import container_of, read_tags
 
     check_regular(path, str(path), TRACK_KIND, InputError)
+    name = label(FORMAT_OF[container_of(path)])
+    give = f"give the path of an {name} built by rlsaudio"
     try:
         tags = read_tags(path)
     except TagError as exc:
-        if "can't sync to MPEG frame" in str(exc) or "not a MP3 file" in str(exc).lower():
-            raise InputError(Problem(str(path), "not an MP3 file; give the path of an MP3 built by rlsaudio")) \
-                from None
+        if _not_this_format(str(exc)):
+            raise InputError(Problem(str(path), f"not an {name} file; {give}")) from None
         raise InputError(Problem(str(path), str(exc).split(": ", 1)[-1])) from None
     session_ms = tags.get("session_ms")
     session_samples = round(session_ms * SAMPLE_RATE / 1000) if session_ms else None
-    stats = decoded_stats(path, session_samples)
+    stats = decoded_stats(path, session_samples, give)
     has_tail = session_samples is not None and stats["samples"] - session_samples > SAMPLE_RATE
     return {
         "file": str(path),
@@ -75,6 +78,16 @@ def inspect_track(path: Path) -> dict[str, Any]:
         "chapters": [{"title": c.title, "start": c.start_ms / 1000, "end": c.end_ms / 1000}
                      for c in tags.get("chapters") or []],
     }
+
+
+def _not_this_format(message: str) -> bool:
+    """mutagen's words for a file that is not of the container it was opened as."""
+    lowered = message.lower()
+    return any(words in lowered for words in (
+        "can't sync to mpeg frame", "not a mp3 file",  # MP3
+        "not a mp4 file",  # MP4
+        "unable to read full header", "no opus header",  # Ogg Opus (the second is tags.py's)
+    ))
 
 
 def _round(value: float) -> float | None:
