@@ -49,11 +49,13 @@ def build(runner, routine, out, *args):
 
 
 def check_timing(mp3: Path, data: dict) -> int:
-    """The decoded MP3 is as long as the plan (50 ms); every planned hold, rest, pause and
-    massage is a silence of its planned length (20 ms); every planned silence of 0.3 s or
-    more starts and ends where planned (30 ms: MP3 frames smear speech edges a little)."""
+    """The decoded MP3 is exactly as long as the plan (the plan's seconds are rounded to 1 ms);
+    every planned hold, rest, pause and massage is a silence of its planned length (25 ms: a
+    clip's 25 ms fade-out, smeared by the MP3, can stay above the -54 dB silence threshold a
+    little into the silence); every planned silence of 0.3 s or more starts and ends where
+    planned (30 ms: MP3 frames smear speech edges a little)."""
     audio = decode(mp3)
-    assert abs(len(audio) / SR - data["duration"]) <= 0.050
+    assert abs(len(audio) / SR - data["duration"]) <= 0.0005
     timed = 0
     for start, end, reasons in planned_silences(data):
         if end >= data["duration"] - 0.01:
@@ -62,12 +64,12 @@ def check_timing(mp3: Path, data: dict) -> int:
         assert abs(found[0] - start) <= 0.030, (reasons, start, end, found)
         assert abs(found[1] - end) <= 0.030, (reasons, start, end, found)
         if {"hold", "rest", "pause", "massage"} & set(reasons.split("+")):
-            assert abs((found[1] - found[0]) - (end - start)) <= 0.020, (reasons, start, end, found)
+            assert abs((found[1] - found[0]) - (end - start)) <= 0.025, (reasons, start, end, found)
             timed += 1
     return timed
 
 
-def test_build_matches_the_plan_to_the_sample_and_silences_to_20ms(runner, write, tmp_path, fake_voice):
+def test_build_matches_the_plan_to_the_sample_and_silences_to_25ms(runner, write, tmp_path, fake_voice):
     routine = write("short.toml", SHORT)
     data = plan(runner, routine, "--voice", fake_voice)
     mp3 = build(runner, routine, tmp_path / "out", "--voice", fake_voice)
