@@ -23,6 +23,7 @@ from . import threads
 from .engines.base import loaded_engines
 
 PR_SET_PDEATHSIG = 1
+UNWIND_S = 2.0  # a stopped worker's time to remove what it was writing
 
 
 def default_jobs() -> int:
@@ -61,7 +62,17 @@ def _worker_init(parent: int, threads: int) -> None:
 
 
 def _stop_worker(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+    """Unwind the running task (its staging folder is removed), then leave at once: a worker with
+    a voice loaded could otherwise hang in the interpreter's shutdown, its native threads still
+    inside a call, until its parent kills it."""
+    code = 128 + signum
+
+    def leave() -> None:
+        time.sleep(UNWIND_S)
+        os._exit(code)
+
+    threads.start(leave, "rlsaudio-worker-exit")
+    raise SystemExit(code)
 
 
 def _start_method() -> str:
