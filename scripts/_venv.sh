@@ -55,7 +55,8 @@ STAMP="$VENV/.rlsaudio-installed"
 WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 read -r HAVE_HASH HAVE_EXTRAS < "$STAMP" 2>/dev/null || { HAVE_HASH=""; HAVE_EXTRAS=""; }
 [ "$HAVE_HASH" = "$WANT" ] || HAVE_EXTRAS=""
-ALL_EXTRAS="$(printf '%s\n' ${HAVE_EXTRAS//,/ } ${EXTRAS//,/ } | grep -v '^-$' | sort -u | paste -sd, -)"
+# (grep finds nothing when no extras are wanted: that is not a failure under pipefail)
+ALL_EXTRAS="$(printf '%s\n' ${HAVE_EXTRAS//,/ } ${EXTRAS//,/ } | { grep -v '^-$' || true; } | sort -u | paste -sd, -)"
 if [ "$HAVE_HASH" != "$WANT" ] || [ "$ALL_EXTRAS" != "${HAVE_EXTRAS#-}" ]; then
     : >"$VENV/install.log"
     target="$ROOT"

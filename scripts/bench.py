@@ -154,13 +154,15 @@ def fresh_env(cache: Path, **extra: str) -> dict[str, str]:
 FLOOR = """
 import sys, numpy as np
 from pathlib import Path
-from rlsaudio.encode import Mp3Writer, StreamWriter, audio_format
+from rlsaudio.encode import Mp3Writer, audio_format
+from rlsaudio.ffmpeg import find
+from rlsaudio.formats import default_bitrate
 fmt, raw, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 if fmt == "mp3":
     w = Mp3Writer(out, 64)  # one ffmpeg, single pass: the encoder alone
 else:
     f = audio_format(fmt)
-    w = f.writer(out, f.default_bitrate_k, None, str(out), 0)
+    w = f.writer(out, default_bitrate(fmt), find(), str(out), 0)
 with open(raw, "rb") as f:
     while chunk := f.read(441000):
         w.write(np.frombuffer(chunk, dtype="<i2"))

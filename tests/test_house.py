@@ -121,6 +121,28 @@ def test_1_a_plain_pip_install_gives_a_working_tool_with_both_voices(tmp_path):
         assert abs(ebur128(mp3)[0] - -19.0) < 1.0
 
 
+@pytest.mark.parametrize("stamp_extras, wanted", [("-", ""), ("test", ""), ("test", "test"), ("bench,test", "test")])
+def test_1_the_setup_script_reuses_an_installed_venv_and_goes_on(tmp_path, stamp_extras, wanted):
+    """scripts/run, test and bench source _venv.sh: with everything installed it must reach the
+    command after it, not stop silently (a second `scripts/run` once exited 0 doing nothing)."""
+    import hashlib
+    import shutil
+
+    root = tmp_path / "clone"
+    shutil.copytree(ROOT / "scripts", root / "scripts")
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    digest = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
+    (root / ".venv" / ".rlsaudio-installed").write_text(f"{digest} {stamp_extras}\n")
+    env = {**os.environ, "RLSAUDIO_EXTRAS": wanted}
+    done = subprocess.run(["bash", "-c", f'source "{root}/scripts/_venv.sh"; echo "reached $VENV"'],
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"reached {root / '.venv'}"
+    assert "Installing" not in done.stderr  # nothing to install: the stamp covers what is wanted
+
+
 # --------------------------------------------------------------------------- 2: Ctrl-C during a real synthesis
 
 
