@@ -235,8 +235,9 @@ class Mp3Format(AudioFormat):
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
         from .mp3par import ParallelMp3Writer
 
+        # verify=False: the build checks the file's length right after (publish.py), twice
         return ParallelMp3Writer(path, bitrate_k, ffmpeg, shown, jobs=encoder_jobs(),
-                                 stall_timeout=limits.ffmpeg_stall_s())
+                                 stall_timeout=limits.ffmpeg_stall_s(), verify=False)
 
     def decoded_samples(self, path: Path, ffmpeg: str) -> int:
         """Counted from the frames and the LAME tag, without decoding: a cut file has too few."""

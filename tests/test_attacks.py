@@ -63,6 +63,13 @@ def one_line(result, code: int) -> str:
     return lines[0]
 
 
+@pytest.fixture
+def mp3_through_ffmpeg(monkeypatch):
+    """MP3 segments encoded by ffmpeg processes, as where lameenc is not installed: the wrappers
+    below then stand in for a broken MP3 encoder. (LAME in-process has its own attacks below.)"""
+    monkeypatch.setitem(sys.modules, "lameenc", None)
+
+
 def wrapper(tmp_path: Path, name: str, body: str) -> str:
     """An ffmpeg stand-in: the real ffmpeg, except that the MP3 encoders writing to their stdout (the
     segments of a track) run `body` (sh), where "$real" "$@" is the real encoder."""
@@ -93,7 +100,7 @@ esac
     ("cat > /dev/null; exit 0", ("ffmpeg wrote", "frames", "without")),
 ])
 def test_1_14_a_short_or_missing_track_is_never_kept_and_never_reported_as_success(
-        runner, built, tiny, tmp_path, monkeypatch, body, words):
+        runner, built, tiny, tmp_path, monkeypatch, mp3_through_ffmpeg, body, words):
     before = snapshot(built)
     monkeypatch.setenv("RLSAUDIO_FFMPEG", wrapper(tmp_path, "ffmpeg-broken", body))
     result = runner.invoke(cli, ["build", str(tiny), "-o", str(built), "--voice", FAKE])
@@ -104,7 +111,7 @@ def test_1_14_a_short_or_missing_track_is_never_kept_and_never_reported_as_succe
 
 
 def test_1_a_playlist_with_a_truncated_track_exits_non_zero_and_lists_only_whole_tracks(
-        runner, write, tmp_path, monkeypatch):
+        runner, write, tmp_path, monkeypatch, mp3_through_ffmpeg):
     big, tiny = write("big.toml", BIG), write("tiny.toml", TINY)
     marker = tmp_path / "disk-was-full"  # the first track's encode finds the disk full, the next one not
     body = (f'if [ ! -e "{marker}" ]; then touch "{marker}"; "$real" "$@" | head -c 3000; '
@@ -118,6 +125,42 @@ def test_1_a_playlist_with_a_truncated_track_exits_non_zero_and_lists_only_whole
     m3u8 = (out / "R.m3u8").read_text().splitlines()
     assert m3u8[2] == "02 - Tiny.mp3" and len(m3u8) == 3
     assert not list(out.glob("01 - *"))
+
+
+class _CutLame:
+    """lameenc's Encoder whose output stops after `keep` bytes, without a word: a cut nobody reports."""
+
+    def __init__(self, real, keep: int):
+        self._real, self._left = real, keep
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def _cut(self, data: bytes) -> bytes:
+        data = bytes(data)[:max(0, self._left)]
+        self._left -= len(data)
+        return data
+
+    def encode(self, pcm):
+        return self._cut(self._real.encode(pcm))
+
+    def flush(self):
+        return self._cut(self._real.flush())
+
+
+@pytest.mark.parametrize("keep", [0, 3000])
+def test_1_14_lame_output_cut_short_is_never_kept(runner, built, tiny, monkeypatch, keep):
+    import types
+
+    import lameenc
+
+    before = snapshot(built)
+    monkeypatch.setitem(sys.modules, "lameenc", types.SimpleNamespace(Encoder=lambda: _CutLame(lameenc.Encoder(),
+                                                                                               keep)))
+    line = one_line(runner.invoke(cli, ["build", str(tiny), "-o", str(built), "--voice", FAKE]), 1)
+    assert line.startswith(f"{built / 'Tiny.mp3'}: "), line
+    assert "LAME stopped early (" in line or "MP3 stream ends inside a frame" in line, line
+    assert snapshot(built) == before
 
 
 def _mount_tmpfs_works(tmp_path: Path) -> bool:
@@ -460,7 +503,7 @@ def test_10_speech_cannot_carry_a_session_past_12_hours(runner, write):
 
 
 @pytest.mark.parametrize("body", ["sleep 3600", "exec sleep 3600 < /dev/null"])
-def test_11_a_hanging_ffmpeg_is_stopped(runner, built, tiny, tmp_path, monkeypatch, body):
+def test_11_a_hanging_ffmpeg_is_stopped(runner, built, tiny, tmp_path, monkeypatch, mp3_through_ffmpeg, body):
     before = snapshot(built)
     monkeypatch.setenv("RLSAUDIO_FFMPEG", wrapper(tmp_path, "ffmpeg-hang", body))
     monkeypatch.setenv("RLSAUDIO_FFMPEG_TIMEOUT", "2")

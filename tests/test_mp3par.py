@@ -152,11 +152,13 @@ SIGNALS = {
 }
 
 
+@pytest.mark.parametrize("encoder", ["lame", "ffmpeg"])
 @pytest.mark.parametrize("kind", SIGNALS)
-def test_spliced_mp3_decodes_like_single_pass(tmp_path, kind):
+def test_spliced_mp3_decodes_like_single_pass(tmp_path, kind, encoder):
+    """Against one ffmpeg encoding the whole stream (Mp3Writer), whichever encoder made the segments."""
     pcm, onsets = SIGNALS[kind]()
     assert len(pcm) % FRAME > 46  # ffmpeg's own muxer stores the exact padding only then (see below)
-    writer = encode_parallel(tmp_path / "par.mp3", pcm)
+    writer = encode_parallel(tmp_path / "par.mp3", pcm, encoder=encoder)
     encode_single(tmp_path / "one.mp3", pcm)
     assert writer.stats.seams >= 5 and writer.stats.bridges == 0
 
@@ -206,11 +208,13 @@ def test_chunk_sizes_do_not_change_the_file(tmp_path):
     assert a == (tmp_path / "b.mp3").read_bytes() == (tmp_path / "c.mp3").read_bytes()
 
 
+@pytest.mark.parametrize("encoder", ["lame", "ffmpeg"])
 @pytest.mark.parametrize("n", [0, 1, 300, 576, 577, 5000, 2 * SR + 7])
-def test_short_streams_encode_in_one_piece(tmp_path, n):
+def test_short_streams_encode_in_one_piece(tmp_path, n, encoder):
     pcm, _ = speech_like(3, seed=6)
     pcm = pcm[:n]
-    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, FFMPEG)  # default segments: far too short to split
+    # default segments: far too short to split
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, FFMPEG, encoder=encoder)
     writer.write(pcm)
     writer.close()
     assert writer.stats.segments == 1 and writer.stats.seams == 0
@@ -221,23 +225,40 @@ def test_short_streams_encode_in_one_piece(tmp_path, n):
         return
     decoded, errors = decode(tmp_path / "par.mp3")
     assert errors == "" and len(decoded) == n
-    same = (tmp_path / "par.mp3").read_bytes() == (tmp_path / "one.mp3").read_bytes()
-    if 1 <= n % FRAME <= 46:
+    capped = 1 <= n % FRAME <= 46
+    if capped:
         # ffmpeg's muxer caps the stored padding at 576+529 samples, so its own single-pass file
         # decodes up to 46 samples long; ours stores the true padding and decodes to exactly n.
-        assert not same and len(decode(tmp_path / "one.mp3")[0]) == n + (n % FRAME and 47 - n % FRAME)
+        assert len(decode(tmp_path / "one.mp3")[0]) == n + (n % FRAME and 47 - n % FRAME)
+    if encoder == "ffmpeg":
+        same = (tmp_path / "par.mp3").read_bytes() == (tmp_path / "one.mp3").read_bytes()
+        assert same != capped  # byte for byte what Mp3Writer writes, but for that padding
     else:
-        assert same  # byte for byte what Mp3Writer writes
+        # LAME in this process: the same frames, frame sizes and Info frame as ffmpeg's LAME writes
+        # (the coded bits differ: another build of LAME), and the same sound
+        ours, theirs = info_fields(tmp_path / "par.mp3"), info_fields(tmp_path / "one.mp3")
+        for key in ("frames", "bytes", "delay", "music_length", "info_size", "file_size"):
+            assert ours[key] == theirs[key], key
+        assert ours["tag_crc_ok"] and ours["music_crc"] == ours["audio_crc"]
+        single = decode(tmp_path / "one.mp3")[0][:n]
+        reference = pcm.astype(np.float64) * 0.95
+        assert rms(decoded - reference) <= 1.2 * rms(single - reference) + 3
 
 
 @pytest.mark.parametrize("bitrate", [8, 160])
 def test_info_frame_matches_ffmpeg_at_other_bitrates(tmp_path, bitrate):
     pcm, _ = speech_like(2, seed=7)
-    writer = ParallelMp3Writer(tmp_path / "par.mp3", bitrate, FFMPEG)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", bitrate, FFMPEG, encoder="ffmpeg")
     writer.write(pcm)
     writer.close()
     encode_single(tmp_path / "one.mp3", pcm, bitrate)
     assert (tmp_path / "par.mp3").read_bytes() == (tmp_path / "one.mp3").read_bytes()
+    writer = ParallelMp3Writer(tmp_path / "lame.mp3", bitrate, FFMPEG, encoder="lame")
+    writer.write(pcm)
+    writer.close()
+    ours, theirs = info_fields(tmp_path / "lame.mp3"), info_fields(tmp_path / "one.mp3")
+    assert {k: v for k, v in ours.items() if "crc" not in k} == {k: v for k, v in theirs.items() if "crc" not in k}
+    assert ours["tag_crc_ok"] and ours["music_crc"] == ours["audio_crc"]
 
 
 def test_info_frame_rebuilt_from_a_single_pass_file_is_identical(tmp_path):
@@ -318,7 +339,7 @@ def test_both_cores_and_bounded_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(ParallelMp3Writer, "_submit", counting)
     slow = fake_ffmpeg(tmp_path, 'case "$*" in *pipe:1*) sleep 0.2;; esac\nexec "$REAL" "$@"')
     pcm, _ = speech_like(14, seed=10)
-    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, slow, **SMALL)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, slow, encoder="ffmpeg", **SMALL)
     for i in range(0, len(pcm), 4410):
         writer.write(pcm[i:i + 4410])
     writer.close()
@@ -408,7 +429,7 @@ def group_members(pgids: set[int]) -> list[int]:
 def test_failing_encoders_raise_clear_errors(tmp_path, body, error, message):
     ffmpeg = fake_ffmpeg(tmp_path, encoder_body(body))
     pcm, _ = speech_like(6, seed=11)
-    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, ffmpeg, shown="out.mp3", **SMALL)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, ffmpeg, shown="out.mp3", encoder="ffmpeg", **SMALL)
     with pytest.raises(error, match=message):
         writer.write(pcm)
         writer.close()
@@ -425,7 +446,7 @@ def test_ffmpeg_failing_at_once_raises_when_the_writer_starts(tmp_path):
 def test_a_hung_encoder_is_killed(tmp_path):
     ffmpeg = fake_ffmpeg(tmp_path, encoder_body("sleep 30"))
     pcm, _ = speech_like(6, seed=12)
-    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, ffmpeg, stall_timeout=1.0, **SMALL)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, ffmpeg, stall_timeout=1.0, encoder="ffmpeg", **SMALL)
     pgids = set()
     started = time.monotonic()
     with pytest.raises(EncoderError, match="stopped responding"):
@@ -440,7 +461,7 @@ def test_a_hung_encoder_is_killed(tmp_path):
 def test_abort_leaves_no_process(tmp_path):
     ffmpeg = fake_ffmpeg(tmp_path, encoder_body('sleep 30 & wait'))  # a child too: the group must go
     pcm, _ = speech_like(5.5, seed=13)  # two segments start; a third would wait for them
-    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, ffmpeg, **SMALL)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, ffmpeg, encoder="ffmpeg", **SMALL)
     writer.write(pcm)
     pgids = {s.encoder.proc.pid for s in writer._segments}
     assert len(pgids) == 2 and group_members(pgids)
@@ -448,6 +469,67 @@ def test_abort_leaves_no_process(tmp_path):
     writer.abort()
     assert time.monotonic() - started < 2
     assert gone(pgids)
+
+
+class FailingLame:
+    """lameenc's Encoder, failing on the `fail_at`-th call to encode as LAME reports an error."""
+
+    calls = 0
+
+    def __init__(self, real, fail_at: int):
+        self._real, self._fail_at = real, fail_at
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def encode(self, data):
+        FailingLame.calls += 1
+        if FailingLame.calls == self._fail_at:
+            raise RuntimeError("Error during encoding: -1")
+        return self._real.encode(data)
+
+
+def test_lame_failing_raises_a_clear_error_and_stops_every_encoder(tmp_path, monkeypatch):
+    import sys
+    import threading
+    import types
+
+    import lameenc
+
+    FailingLame.calls = 0
+    monkeypatch.setitem(sys.modules, "lameenc",
+                        types.SimpleNamespace(Encoder=lambda: FailingLame(lameenc.Encoder(), 3)))
+    pcm, _ = speech_like(6, seed=11)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, FFMPEG, shown="out.mp3", encoder="lame", **SMALL)
+    with pytest.raises(EncoderError, match="out.mp3: LAME failed to encode: Error during encoding: -1"):
+        writer.write(pcm)
+        writer.close()
+    writer.abort()
+    assert not [t for t in threading.enumerate() if t.name == "rlsaudio-lame"]
+
+
+def test_abort_stops_lame_encoders_at_once(tmp_path):
+    import threading
+
+    pcm, _ = speech_like(5.5, seed=13)
+    writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, FFMPEG, encoder="lame", segment_seconds=60,
+                               min_segment_seconds=20, search_seconds=5)
+    writer.write(np.tile(pcm, 60))  # five minutes: encoders of a minute each are in flight
+    assert writer._running() >= 1
+    started = time.monotonic()
+    writer.abort()
+    assert time.monotonic() - started < 1
+    assert not [t for t in threading.enumerate() if t.name == "rlsaudio-lame"]
+
+
+def test_the_encoder_falls_back_to_ffmpeg_without_lameenc(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lameenc", None)  # import lameenc raises ImportError
+    pcm, _ = speech_like(4, seed=14)
+    writer = encode_parallel(tmp_path / "par.mp3", pcm)
+    assert writer.encoder == "ffmpeg" and writer.stats.seams >= 1
+    assert mp3_decoded_samples(tmp_path / "par.mp3") == len(pcm) == len(decode(tmp_path / "par.mp3")[0])
 
 
 def test_output_errors(tmp_path):
