@@ -611,7 +611,6 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
       rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
     """
     from .compose import Composition, routine_text
-    from .output import safe_name
     from .plan import plan_track
     from .publish import build_track, file_stem
 

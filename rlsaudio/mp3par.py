@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import threads
+from . import memory, threads
 from .ffmpeg import encode_failure as _encode_failure, find as find_ffmpeg
 from .errors import EncoderError, OutputError
 from .units import SAMPLE_RATE
@@ -984,6 +984,7 @@ class ParallelMp3Writer:
                 self._check(s)
             self._assemble(s)
             self._assembled += 1
+            memory.release()  # the segment's PCM, frames and encoder are gone: hand their memory back
 
     def _check(self, s: _Segment) -> None:
         data = s.encoder.result(self.shown)

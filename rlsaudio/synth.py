@@ -72,7 +72,7 @@ def _engine_thread(name: str) -> _EngineThread:
 class SpeechSource:
     """The speech clips of one voice for one build."""
 
-    MAX_HELD_BYTES = 48 * 1024 * 1024
+    MAX_HELD_BYTES = 8 * 1024 * 1024
 
     def __init__(self, voice: VoiceProfile, cache: Cache, pronounce: Pronouncer | None = None):
         self.voice = voice

@@ -66,7 +66,7 @@ def momentary_peak_db(x: np.ndarray) -> float:
     return float(10 * np.log10(max(means.max(), 1e-20)))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def tone(name: str, length: int, gain_db: float) -> np.ndarray:
     """float32 samples of a tone `length` samples long, at REFERENCE_LEVEL + gain_db."""
     x = _shape(name, length)

@@ -8,7 +8,6 @@ and a playlist file with format = "opus".
 """
 
 import json
-import subprocess
 import time
 from pathlib import Path
 

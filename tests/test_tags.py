@@ -2,7 +2,6 @@
 chapter ids are padded, failure paths, and the bundled cover.
 """
 
-import os
 import struct
 import subprocess
 import zlib
@@ -12,7 +11,7 @@ import pytest
 from mutagen.id3 import CHAP, ID3
 
 from audio import ffmpeg
-from rlsaudio.errors import InputError, OutputError, TagError
+from rlsaudio.errors import InputError, TagError
 from rlsaudio.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
 
 # Lengths vary a lot and not monotonically; several need UTF-16 surrogates or ffmetadata escapes.

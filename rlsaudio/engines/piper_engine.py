@@ -7,10 +7,8 @@ voice loads once per process, on first use, so a warm-cache build never loads it
 
 from __future__ import annotations
 
-import ctypes
 import importlib.metadata
 import json
-import sys
 import os
 import re
 from importlib.util import find_spec
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .. import memory
 from ..errors import EngineError
 from .base import Engine, Option, segment
 
@@ -97,34 +96,9 @@ class PiperEngine(Engine):
                 raise EngineError(f"piper failed on {text!r}: {exc}") from exc
             if chunks:
                 pieces.append(np.concatenate(chunks))
-            _release_memory()
+            memory.release()  # each clause frees activations of another size
         samples = _join(pieces, voice.config.sample_rate) if pieces else np.zeros(0, np.int16)
         return segment(samples.astype("<i2").tobytes(), voice.config.sample_rate)
-
-
-def _release_memory() -> None:
-    """Hand freed memory back to the OS after each inference (glibc only).
-
-    Every utterance allocates large activation buffers of a different size; glibc keeps the
-    freed ones, so a cold build of a bundled routine grew to 590 MB. Trimming after each
-    clause keeps the peak near one utterance's need (~440 MB).
-    """
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _load_libc() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim  # noqa: B018 - musl has no malloc_trim
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _load_libc()
 
 
 # Piper's decoder holds the whole utterance's activations at once: one 10-second sentence
