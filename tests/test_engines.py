@@ -1,5 +1,8 @@
 """Real speech engines: pyttsx3 (espeak-ng) and piper synthesise real audio, reliably."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -66,3 +69,30 @@ def test_pyttsx3_speaks_300_phrases_in_one_process_with_none_lost_swapped_or_emp
     for n in range(1, 13):
         # ... and every rate change took effect (a dropped setProperty would equalise them).
         assert means[(n, 0.8)] > means[(n, 1.0)] > means[(n, 1.25)], n
+
+
+_HEAP_PROBE = r"""
+import ctypes, sys
+from rlsaudio import memory
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+if sys.argv[1] == "fixed":
+    memory.map_blocks_above(1 << 20)
+libc.free(libc.malloc(6 << 20))   # glibc raises its own threshold to 6 MB on this free
+block = libc.malloc(3 << 20)
+heap = [tuple(int(x, 16) for x in line.split()[0].split("-"))
+        for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]")]
+print("heap" if any(lo <= block < hi for lo, hi in heap) else "own mapping")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_a_fixed_mmap_threshold_gives_large_blocks_their_own_mapping():
+    """What keeps a Piper worker's heap from fragmenting: after a 6 MB block is freed, glibc on
+    its own puts a 3 MB block in the heap; with the threshold fixed at 1 MB, in its own mapping."""
+    def where(mode):
+        return subprocess.run([sys.executable, "-c", _HEAP_PROBE, mode], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert where("dynamic") == "heap"
+    assert where("fixed") == "own mapping"

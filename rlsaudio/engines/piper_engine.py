@@ -78,6 +78,7 @@ class PiperEngine(Engine):
         key = str(path)
         if key not in self._voices:
             self._voices[key] = _load_voice(path)
+            memory.map_blocks_above(PIPER_MMAP_THRESHOLD)
         return self._voices[key]
 
     def synthesize(self, text: str, profile: "VoiceProfile", rate: float) -> "AudioSegment":
@@ -106,6 +107,8 @@ class PiperEngine(Engine):
 # clause (split after commas, semicolons and colons, the comma kept so the model still
 # hears a continuation), and the clauses joined with a comma's pause.
 MAX_CLAUSE_CHARS = 80
+# Set after the voice is loaded (before, the model's own load took 24 MB more): see memory.py.
+PIPER_MMAP_THRESHOLD = 8 * 1024 * 1024
 COMMA_PAUSE_S = 0.2
 
 
