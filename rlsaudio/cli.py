@@ -762,8 +762,10 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[in
 
 def main() -> None:
     from .engines.base import loaded_engines
+    from .threads import one_blas_thread
 
     _Signals.install()
+    one_blas_thread()
     code = cli.main(prog_name="rlsaudio", standalone_mode=False)
     if loaded_engines():
         # A speech engine's native threads (onnxruntime) may still be inside a call; letting the

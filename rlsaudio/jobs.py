@@ -51,8 +51,9 @@ def _die_with(parent: int) -> None:
     threads.start(watch, "rlsaudio-parent-watch")
 
 
-def _worker_init(parent: int, threads: int) -> None:
-    os.environ["RLSAUDIO_THREADS"] = str(threads)
+def _worker_init(parent: int, engine_threads: int) -> None:
+    os.environ["RLSAUDIO_THREADS"] = str(engine_threads)
+    threads.one_blas_thread()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
     # Last: until here SIGTERM simply ends the worker (nothing to clean up yet), instead of an
@@ -84,9 +85,9 @@ def _start_method() -> str:
 
 
 def pool(jobs: int) -> ProcessPoolExecutor:
-    threads = max(1, default_jobs() // jobs)
+    engine_threads = max(1, default_jobs() // jobs)
     return ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()), initializer=_worker_init,
-                               initargs=(os.getpid(), threads))
+                               initargs=(os.getpid(), engine_threads))
 
 
 def stop(executor: ProcessPoolExecutor) -> None:

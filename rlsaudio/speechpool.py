@@ -54,7 +54,9 @@ def speak_in_pool(voice: VoiceProfile, cache: Cache, phrases: Iterable[tuple[str
 
     With `skip_failures`, a chunk the engine fails on is left unspoken (a playlist: the track
     that needs it fails later with the engine's own message, and the others go on)."""
-    todo = list(phrases)
+    # Longest first, so that the last tasks are short and no process waits long for the other
+    # at the end (a cold build of acupressure: 0.4 s less).
+    todo = sorted(phrases, key=lambda phrase: len(phrase[0]), reverse=True)
     executor = workers.pool(jobs)
     try:
         pending = {}

@@ -284,6 +284,9 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="rlsaudio-bench-"))
+    # Every run starts in the work folder: `python -m rlsaudio` puts the current folder first on
+    # sys.path, and in the checkout the baseline's Python would import the working tree's package.
+    os.chdir(work)
     cache = work / "cache"
     generated = str(generated_routine(work / "generated.toml"))
     out: list[str] = []
@@ -383,6 +386,7 @@ def main() -> None:
             show(firsts)
             sections += [colds, playlists, firsts]
     finally:
+        os.chdir(ROOT)
         shutil.rmtree(work, ignore_errors=True)
 
     try:

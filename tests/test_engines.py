@@ -1,5 +1,6 @@
 """Real speech engines: pyttsx3 (espeak-ng) and piper synthesise real audio, reliably."""
 
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,46 @@ def test_a_fixed_mmap_threshold_gives_large_blocks_their_own_mapping():
                               check=True).stdout.strip()
     assert where("dynamic") == "heap"
     assert where("fixed") == "own mapping"
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas")
+
+
+_BLAS_THREADS = """
+import numpy
+from threadpoolctl import threadpool_info
+print(max(d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"))
+"""
+
+_CLI_BLAS = """
+import sys, click
+from rlsaudio import cli
+@cli.cli.command("blas-threads")
+def blas_threads():
+    exec(%r)
+sys.argv = ["rlsaudio", "blas-threads"]
+cli.main()
+""" % _BLAS_THREADS
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="BLAS runs one thread on one core anyway")
+def test_numpy_blas_runs_one_thread_in_the_cli_and_in_its_speech_workers():
+    """BLAS threads spinning between small matrix products took the cores from the speech
+    processes (threads.py): the CLI and every worker keep it to one."""
+    def blas_threads(program):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        return int(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True,
+                                  env=env).stdout)
+
+    assert blas_threads(_BLAS_THREADS) > 1  # numpy's own choice on this machine
+    assert blas_threads(_CLI_BLAS) == 1
+    from rlsaudio import jobs
+
+    executor = jobs.pool(2)
+    try:
+        assert executor.submit(_blas_threads).result(timeout=60) == 1
+    finally:
+        executor.shutdown()
