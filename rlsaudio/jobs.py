@@ -51,10 +51,24 @@ def _die_with(parent: int) -> None:
     threads.start(watch, "rlsaudio-parent-watch")
 
 
+def _quiet_signals() -> None:
+    """A starting worker: Ctrl-C is the parent's to handle, SIGTERM and SIGHUP simply end it.
+
+    Run first in a forked worker (at fork): it inherits the parent's handlers, which raise
+    KeyboardInterrupt, and a pool stopped while a worker was still starting printed that
+    worker's traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+_AT_FORK = []
+
+
 def _worker_init(parent: int, engine_threads: int) -> None:
+    _quiet_signals()
     os.environ["RLSAUDIO_THREADS"] = str(engine_threads)
     threads.one_blas_thread()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
     # Last: until here SIGTERM simply ends the worker (nothing to clean up yet), instead of an
     # exception inside the initializer, which multiprocessing would print with a traceback.
@@ -86,7 +100,11 @@ def _start_method() -> str:
 
 def pool(jobs: int) -> ProcessPoolExecutor:
     engine_threads = max(1, default_jobs() // jobs)
-    return ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()), initializer=_worker_init,
+    method = _start_method()
+    if method == "fork" and not _AT_FORK:
+        os.register_at_fork(after_in_child=_quiet_signals)
+        _AT_FORK.append(True)
+    return ProcessPoolExecutor(jobs, mp_context=get_context(method), initializer=_worker_init,
                                initargs=(os.getpid(), engine_threads))
 
 

@@ -327,7 +327,7 @@ def main() -> None:
                                       *extra), env)
                 floor, audio = encode_floor(python, generated, args.voice, extra, fmt, work, env)
                 ratio = warm.seconds / floor
-                target = verdict(ratio <= 0.7) if fmt == "mp3" else "(reach)"
+                target = f"({verdict(ratio <= 0.7)})" if fmt == "mp3" else "(reach)"
                 mem_target = f" ({verdict(warm.largest_mb < 120)})" if label == "8 h" else ""
                 rows.append((f"bedtime + brown noise, {label}, {fmt} ({audio / 3600:.2f} h)", f"{warm.seconds:.1f} s",
                              f"{floor:.1f} s", f"{ratio:.2f} {target}", f"{warm.largest_mb:.0f} MB{mem_target}"))

@@ -348,5 +348,39 @@ def test_10_a_synthesis_worker_that_dies_is_reported(write, tmp_path):
     env = {**os.environ, "RLSAUDIO_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([*RLSAUDIO, "playlist", str(routine), str(other), "--name", "P", "-o", str(tmp_path / "p"),
                            "--voice", str(crash), "--jobs", "2"], capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 1
-    assert "a fake speech process stopped unexpectedly" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1, done.stderr
+    assert "a fake speech process stopped unexpectedly" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+
+_STOPPED_WHILE_STARTING = """
+import os, signal, sys, time
+from concurrent.futures.process import BrokenProcessPool
+from rlsaudio import jobs, threads
+
+def parent_handler(signum, frame):  # as the CLI's: SIGTERM becomes KeyboardInterrupt
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGTERM, parent_handler)
+threads.one_blas_thread = lambda: time.sleep(3)  # a worker slow to start
+assert jobs._start_method() == "fork"
+executor = jobs.pool(1)
+future = executor.submit(os.getpid)
+time.sleep(1)
+(worker,) = executor._processes.values()
+os.kill(worker.pid, signal.SIGTERM)
+try:
+    future.result(timeout=30)
+except BrokenProcessPool:
+    print("stopped")
+executor.shutdown()
+"""
+
+
+def test_10_a_worker_stopped_while_it_starts_ends_quietly():
+    """A forked worker inherits the parent's handlers, which raise KeyboardInterrupt: stopped
+    before its initializer had set its own, it printed a traceback into the user's terminal."""
+    done = subprocess.run([sys.executable, "-c", _STOPPED_WHILE_STARTING], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr
