@@ -53,7 +53,11 @@ fi
 # Reinstall only when pyproject.toml changes or an extra is asked for that is not installed yet.
 STAMP="$VENV/.rlsaudio-installed"
 WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
-read -r HAVE_HASH HAVE_EXTRAS < "$STAMP" 2>/dev/null || { HAVE_HASH=""; HAVE_EXTRAS=""; }
+HAVE_HASH=""
+HAVE_EXTRAS=""
+if [ -f "$STAMP" ]; then
+    read -r HAVE_HASH HAVE_EXTRAS < "$STAMP" || true
+fi
 [ "$HAVE_HASH" = "$WANT" ] || HAVE_EXTRAS=""
 # (grep finds nothing when no extras are wanted: that is not a failure under pipefail)
 ALL_EXTRAS="$(printf '%s\n' ${HAVE_EXTRAS//,/ } ${EXTRAS//,/ } | { grep -v '^-$' || true; } | sort -u | paste -sd, -)"
