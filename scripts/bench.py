@@ -19,7 +19,6 @@ that commit (the bundled routines' words have changed since, so like is compared
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import pty
@@ -365,9 +364,9 @@ def main() -> None:
             cores = len(os.sched_getaffinity(0))
             busy = new.cpu / (new.seconds * cores)
             speedup = old.seconds / new.seconds
-            playlists = table([(f"6 tracks, cold cache", f"{old.seconds:.1f} s", f"{new.seconds:.1f} s",
+            playlists = table([("6 tracks, cold cache", f"{old.seconds:.1f} s", f"{new.seconds:.1f} s",
                                 f"{speedup:.2f}x ({verdict(speedup >= 1.4)})", f"{busy:.0%} ({verdict(busy >= 0.85)})")],
-                              ("playlist", f"today's --jobs 2", "now, default --jobs", "speed-up (>= 1.4x)",
+                              ("playlist", "today's --jobs 2", "now, default --jobs", "speed-up (>= 1.4x)",
                                f"CPU busy, {cores} cores (>= 85%)"))
             show(playlists)
 

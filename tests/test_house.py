@@ -276,7 +276,7 @@ def test_6_a_playlist_track_length_out_of_reach_names_its_line(runner, write, fa
     result = runner.invoke(cli, ["playlist", str(week), "-o", str(week.parent / "o"), "--jobs", "1"])
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"track 1 (") and f"{week}:6: tracks[0].length: cannot fit 'Calf' to 15m 00s: " in line
+    assert line.startswith("track 1 (") and f"{week}:6: tracks[0].length: cannot fit 'Calf' to 15m 00s: " in line
     assert line.endswith("choose a length in that range")
 
 
