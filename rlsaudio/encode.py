@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import queue
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -55,7 +54,6 @@ class StreamWriter:
         self.stall_s = stall_s or limits.ffmpeg_stall_s()
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
-        self._stderr = tempfile.TemporaryFile()
         # `chapters` is an ffmetadata file for a muxer that writes chapters itself (MP4's chapter
         # track). "-map_metadata -1" would strip the chapters' titles too, so then only the global
         # metadata is dropped (the tags are written afterwards, through tags.py).
@@ -68,14 +66,7 @@ class StreamWriter:
             "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0", *inputs,
             *metadata, *codec_args, ff.file_url(path),
         ]
-        try:
-            # Its own session: Ctrl-C reaches Python, which stops ffmpeg and removes the file,
-            # instead of ffmpeg finishing a half track on its own.
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                                          start_new_session=True)
-        except OSError as exc:
-            self._stderr.close()
-            raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
+        self._proc, self._stderr = ff.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         self._thread = threads.start(self._feed, "rlsaudio-encode")
 
     def _feed(self) -> None:
@@ -117,9 +108,7 @@ class StreamWriter:
             self.abort()
             raise EncoderError(f"{self.shown}: ffmpeg did not finish within {self.stall_s:g}s and was stopped; "
                                "try again, or set RLSAUDIO_FFMPEG to another ffmpeg") from None
-        self._stderr.seek(0)
-        message = self._stderr.read().decode(errors="replace").strip()
-        self._stderr.close()
+        message = ff.messages(self._stderr).strip()
         failure = ff.write_error(message)
         if code != 0 or failure:
             raise ff.encode_failure(self.shown, failure or message, code)

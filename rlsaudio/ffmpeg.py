@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import numpy as np
 
@@ -31,6 +31,27 @@ from .units import SAMPLE_RATE
 _WRITE_ERRORS = ("error closing file", "error writing", "no space left", "file too large", "disk quota",
                  "i/o error", "input/output error", "broken pipe", "error submitting", "could not write header",
                  "permission denied", "read-only file system")
+
+
+def start(cmd: list[str], *, stdin: int, stdout: int) -> tuple[subprocess.Popen, IO[bytes]]:
+    """Start ffmpeg in its own session, its messages going to a temporary file (read them with
+    `messages`). Its own session: Ctrl-C reaches Python, which stops ffmpeg and removes what it
+    was writing, instead of ffmpeg finishing a half file on its own."""
+    errors = tempfile.TemporaryFile()
+    try:
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=errors, start_new_session=True)
+    except OSError as exc:
+        errors.close()
+        raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
+    return proc, errors
+
+
+def messages(errors: IO[bytes]) -> str:
+    """What ffmpeg printed into the file `start` gave it; the file is closed afterwards."""
+    errors.seek(0)
+    text = errors.read().decode(errors="replace")
+    errors.close()
+    return text
 
 
 @cache
@@ -86,17 +107,11 @@ class Decoder:
                  stall_s: float | None = None):
         self.path = path
         self.stall_s = stall_s or limits.ffmpeg_stall_s()
-        self._stderr = tempfile.TemporaryFile()
         cmd = [ffmpeg or find(), "-nostdin", "-hide_banner", "-loglevel", "error"]
         if max_seconds is not None:
             cmd += ["-t", str(max_seconds)]
         cmd += ["-i", file_url(path), "-vn", "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
-        try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
-                                          start_new_session=True)
-        except OSError as exc:
-            self._stderr.close()
-            raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
+        self._proc, self._stderr = start(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         self.stalled = False
 
     def blocks(self, size: int = SAMPLE_RATE * 2 * 10) -> Iterator[np.ndarray]:
@@ -129,10 +144,7 @@ class Decoder:
             self.stalled = True
         if self._proc.stdout:
             self._proc.stdout.close()
-        self._stderr.seek(0)
-        messages = self._stderr.read().decode(errors="replace")
-        self._stderr.close()
-        return code, messages
+        return code, messages(self._stderr)
 
     def close(self) -> None:
         """Stop at once (the reader gave up early, or was interrupted)."""

@@ -61,6 +61,7 @@ import numpy as np
 
 from . import memory, threads
 from .ffmpeg import encode_failure as _encode_failure, find as find_ffmpeg
+from .ffmpeg import messages as ffmpeg_messages, start as start_ffmpeg
 from .errors import EncoderError, OutputError
 from .units import SAMPLE_RATE
 
@@ -490,13 +491,7 @@ class _Encoder:
         self.done = False
         self.progress = time.monotonic()  # last time input was taken or output came
         self._notify = notify
-        self.stderr = tempfile.TemporaryFile()
-        try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                         start_new_session=True)
-        except OSError as exc:
-            self.stderr.close()
-            raise EncoderError(f"could not start ffmpeg ({cmd[0]}): {exc.strerror or exc}") from None
+        self.proc, self.stderr = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._feeder = threads.start(self._feed, "rlsaudio-mp3par-feed")
         self._reader = threads.start(self._read, "rlsaudio-mp3par-read")
 
@@ -548,9 +543,7 @@ class _Encoder:
         """The MP3 frames, once done; raises with ffmpeg's reason if it failed."""
         self._feeder.join()
         code = self.proc.returncode
-        self.stderr.seek(0)
-        message = self.stderr.read().decode(errors="replace").strip()
-        self.stderr.close()
+        message = ffmpeg_messages(self.stderr).strip()
         if code != 0 or message:  # -loglevel error: anything printed is an error, even after exit 0
             raise _encode_failure(shown, message, code)
         data = b"".join(self.chunks)
@@ -594,18 +587,15 @@ def _info_template(ffmpeg: str, bitrate_k: int, shown: str, timeout: float,
     with tempfile.TemporaryDirectory(prefix=".rlsaudio-mp3par-", dir=workdir) as tmp:
         out = Path(tmp) / "probe.mp3"
         cmd = _command(ffmpeg, bitrate_k, "file:" + str(out))
+        proc, errors = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    start_new_session=True)
-        except OSError as exc:
-            raise EncoderError(f"could not start ffmpeg ({ffmpeg}): {exc.strerror or exc}") from None
-        try:
-            _, err = proc.communicate(bytes(2 * probe_samples), timeout=timeout)
+            proc.communicate(bytes(2 * probe_samples), timeout=timeout)
         except subprocess.TimeoutExpired:
             _killpg(proc)
             proc.communicate()
+            errors.close()
             raise EncoderError(f"{shown}: ffmpeg did not finish a one-frame encode in {timeout:.0f} s") from None
-        message = err.decode(errors="replace").strip()
+        message = ffmpeg_messages(errors).strip()
         if proc.returncode != 0 or message:
             raise _encode_failure(shown, message, proc.returncode)
         data = out.read_bytes() if out.exists() else b""
