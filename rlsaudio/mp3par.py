@@ -411,7 +411,37 @@ def lame_available() -> bool:
     return True
 
 
-class _LameEncoder:
+class _SegmentEncoder:
+    """What both encoders share: PCM pieces in, MP3 frames out in `chunks`, `progress` the last
+    time either moved, and `notify(self)` once the thread that finishes last (`_last`) is done."""
+
+    tool = ""
+    _last: threading.Thread
+
+    def __init__(self, pieces: list[np.ndarray], notify):
+        self.pieces = collections.deque(pieces)  # dropped one by one once encoded or written
+        self.chunks: list[bytes] = []
+        self.done = False
+        self.progress = time.monotonic()
+        self._notify = notify
+
+    def stalled(self, timeout: float) -> bool:
+        return not self.done and time.monotonic() - self.progress > timeout
+
+    def wait(self, timeout: float, shown: str) -> None:
+        """Block until done (for an encoder nobody else waits on); kill it after `timeout` s idle."""
+        while self._last.is_alive():
+            self._last.join(0.25)
+            if self._last.is_alive() and time.monotonic() - self.progress > timeout:
+                self.kill()
+                raise EncoderError(f"{shown}: {self.tool} stopped responding (no progress in {timeout:.0f} s)")
+        self.done = True
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+
+class _LameEncoder(_SegmentEncoder):
     """LAME in this process (lameenc), encoding a list of PCM pieces on its own thread.
 
     The settings are ffmpeg's for `mp3_args`: CBR, mono, in and out at SAMPLE_RATE, LAME quality
@@ -420,14 +450,12 @@ class _LameEncoder:
     no ffmpeg pipeline between the samples and the frames, which cost as much CPU as LAME itself.
     """
 
+    tool = "LAME"
+
     def __init__(self, bitrate_k: int, pieces: list[np.ndarray], notify):
         import lameenc
 
-        self.pieces = collections.deque(pieces)  # dropped one by one as they are encoded
-        self.chunks: list[bytes] = []
-        self.done = False
-        self.progress = time.monotonic()
-        self._notify = notify
+        super().__init__(pieces, notify)
         self._stop = False
         self._error: BaseException | None = None
         self._lame = lameenc.Encoder()
@@ -436,7 +464,7 @@ class _LameEncoder:
         self._lame.set_out_sample_rate(SAMPLE_RATE)
         self._lame.set_channels(1)
         self._lame.set_quality(LAME_QUALITY)
-        self._thread = threads.start(self._run, "rlsaudio-lame")
+        self._thread = self._last = threads.start(self._run, "rlsaudio-lame")
 
     def _run(self) -> None:
         try:
@@ -456,17 +484,6 @@ class _LameEncoder:
             self.pieces.clear()
             self._notify(self)
 
-    def stalled(self, timeout: float) -> bool:
-        return not self.done and time.monotonic() - self.progress > timeout
-
-    def wait(self, timeout: float, shown: str) -> None:
-        while self._thread.is_alive():
-            self._thread.join(0.25)
-            if self._thread.is_alive() and time.monotonic() - self.progress > timeout:
-                self.kill()
-                raise EncoderError(f"{shown}: LAME stopped responding (no progress in {timeout:.0f} s)")
-        self.done = True
-
     def result(self, shown: str) -> bytes:
         self._thread.join()
         if self._error is not None:
@@ -481,19 +498,17 @@ class _LameEncoder:
         self._thread.join(timeout=5)
 
 
-class _Encoder:
+class _Encoder(_SegmentEncoder):
     """One ffmpeg encoding a list of PCM pieces to MP3 frames on its stdout (where lameenc is
     missing: the same LAME settings, at about twice the CPU)."""
 
+    tool = "ffmpeg"
+
     def __init__(self, cmd: list[str], pieces: list[np.ndarray], notify):
-        self.pieces = collections.deque(pieces)  # the feeder drops each piece once written
-        self.chunks: list[bytes] = []
-        self.done = False
-        self.progress = time.monotonic()  # last time input was taken or output came
-        self._notify = notify
+        super().__init__(pieces, notify)
         self.proc, self.stderr = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._feeder = threads.start(self._feed, "rlsaudio-mp3par-feed")
-        self._reader = threads.start(self._read, "rlsaudio-mp3par-read")
+        self._reader = self._last = threads.start(self._read, "rlsaudio-mp3par-read")
 
     def _feed(self) -> None:
         stdin = self.proc.stdin
@@ -526,18 +541,6 @@ class _Encoder:
             pass
         self.proc.wait()
         self._notify(self)
-
-    def stalled(self, timeout: float) -> bool:
-        return not self.done and time.monotonic() - self.progress > timeout
-
-    def wait(self, timeout: float, shown: str) -> None:
-        """Block until done (for an encoder nobody else waits on); kill it after `timeout` s idle."""
-        while self._reader.is_alive():
-            self._reader.join(0.25)
-            if self._reader.is_alive() and time.monotonic() - self.progress > timeout:
-                self.kill()
-                raise EncoderError(f"{shown}: ffmpeg stopped responding (no progress in {timeout:.0f} s)")
-        self.done = True
 
     def result(self, shown: str) -> bytes:
         """The MP3 frames, once done; raises with ffmpeg's reason if it failed."""
