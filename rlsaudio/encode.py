@@ -1,9 +1,12 @@
-"""PCM -> an audio file (MP3, M4B or Opus) through ffmpeg, streamed; and the checks that the file is whole.
+"""PCM -> an audio file (MP3, M4B or Opus), streamed; and the checks that the file is whole.
 
-Why ffmpeg and not pydub's export or lameenc: pydub's export needs the whole track as one
-AudioSegment (1.3 GB for an 8-hour track); lameenc writes no Xing/LAME header, so players
-cannot trim the encoder delay and every event would land ~50 ms late. ffmpeg writes that
-header, takes PCM on a pipe, and encodes on another core while Python mixes the next chunk.
+Streamed, not through pydub's export, which needs the whole track as one AudioSegment (1.3 GB
+for an 8-hour track). MP3 goes to the spliced writer (mp3par.py: LAME in this process on every
+core, or ffmpeg processes where lameenc is missing), which writes the Info/LAME header that lets
+players trim the encoder delay; `Mp3Writer`, one ffmpeg with the same settings, is what it
+reproduces frame for frame (its probe, its fallback, and the benchmark's encoder floor). M4B and
+Opus go to one ffmpeg, which takes PCM on a pipe and encodes on another core while Python mixes
+the next chunk.
 
 M4B is AAC in MP4 (`-f ipod`, major brand "M4B "), for audiobook apps; Opus is Ogg Opus through
 libopus, for small files. Both containers record their encoder's priming (AAC's 1024 samples in
@@ -129,15 +132,12 @@ class StreamWriter:
             self._stderr.close()
 
 
-def mp3_args(bitrate_k: int) -> list[str]:
-    return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_k}k", "-id3v2_version", "0", "-write_id3v1", "0",
-            "-write_xing", "1", "-f", "mp3"]
-
-
 class Mp3Writer(StreamWriter):
     """MP3, constant bitrate, with the Xing/LAME header that makes decoding gapless."""
 
     def __init__(self, path: Path, bitrate_k: int = 64, ffmpeg: str | None = None, shown: str | None = None):
+        from .mp3par import mp3_args
+
         super().__init__(path, mp3_args(bitrate_k), ffmpeg, shown)
 
 
@@ -367,10 +367,12 @@ def encoder_jobs() -> int:
     """Encoders to run at once: a playlist worker's share of the cores (RLSAUDIO_THREADS), else all."""
     import os
 
+    from .jobs import default_jobs
+
     share = os.environ.get("RLSAUDIO_THREADS", "")
     if share.isdigit() and int(share) > 0:
         return int(share)
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    return default_jobs()
 
 
 def audio_format(name: str) -> AudioFormat:

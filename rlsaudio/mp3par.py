@@ -89,13 +89,19 @@ def _frames_for(samples: int) -> int:
     return -(-samples // FRAME) + 2 if samples else 0
 
 
+def mp3_args(bitrate_k: int) -> list[str]:
+    """ffmpeg's MP3 settings, for encode.Mp3Writer and the encoders here: CBR libmp3lame, no ID3
+    tags (tags.py writes them), the Xing/Info header with the LAME tag."""
+    return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_k}k", "-id3v2_version", "0", "-write_id3v1", "0",
+            "-write_xing", "1", "-f", "mp3"]
+
+
 def _command(ffmpeg: str, bitrate_k: int, output: str) -> list[str]:
     """Mp3Writer's command line, with another output."""
     return [
         ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
-        "-map_metadata", "-1", "-c:a", "libmp3lame", "-b:a", f"{bitrate_k}k",
-        "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1", "-f", "mp3", output,
+        "-map_metadata", "-1", *mp3_args(bitrate_k), output,
     ]
 
 
