@@ -652,12 +652,7 @@ def _write_files(folder: Path, files: dict[str, str]) -> None:
 
     output_dir(folder)
     with Staging(folder) as stage:
-        staged = []
-        for name, text in files.items():
-            path = stage.path(name)
-            path.write_text(text, encoding="utf-8")
-            staged.append((path, folder / name))
-        stage.commit(staged)
+        stage.commit([stage.text(folder / name, text) for name, text in files.items()])
 
 
 @cli.command()

@@ -309,9 +309,7 @@ def write_m3u8(path: Path, folder: Path, tracks: list[tuple[int, Track]]) -> Pat
         lines.append(f"#EXTINF:{seconds},{one_line(track.artist)} - {one_line(track.title)}")
         lines.append(track.path.relative_to(folder).as_posix())
     with Staging(folder) as stage:
-        staged = stage.path(path.name)
-        staged.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        stage.commit([(staged, path)])
+        stage.commit([stage.text(path, "\n".join(lines) + "\n")])
     return path
 
 
@@ -326,9 +324,7 @@ def write_index(path: Path, folder: Path, name: str, tracks: list[tuple[int, Tra
         rows.append(AlbumTrack(n, track.title, track.length, href(track.path.name),
                                href(page.name) if page in track.files else None))
     with Staging(folder) as stage:
-        staged = stage.path(path.name)
-        staged.write_text(album_html(name, rows), encoding="utf-8")
-        stage.commit([(staged, path)])
+        stage.commit([stage.text(path, album_html(name, rows))])
     return path
 
 

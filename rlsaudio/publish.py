@@ -106,11 +106,7 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
             texts["page"] = _page(plan, timeline, files, list(texts), artist, album)
         named = {files.sidecar(role): text for role, text in texts.items()}
         named.update({folder / name: text for name, text in (extras(timeline) if extras else {}).items()})
-        staged = [(audio, files.audio)]
-        for final, text in named.items():
-            path = stage.path(final.name)
-            _write_text(path, text, final)
-            staged.append((path, final))
+        staged = [(audio, files.audio)] + [stage.text(final, text) for final, text in named.items()]
         stage.commit(staged)
     if cache.warning and cache.warning != warned:  # the cache failed during this build (a full disk)
         reporter.warn(cache.warning)
@@ -131,18 +127,6 @@ def _chapters(timeline: Timeline, delay: int = 0) -> tuple[tags.Chapter, ...]:
     """The chapters in milliseconds, at their planned times plus `delay` samples."""
     ms = sidecars.ms
     return tuple(tags.Chapter(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
-
-
-def _write_text(path: Path, text: str, shown: Path) -> None:
-    from .errors import OutputError
-    from .safeio import disk_message
-
-    try:
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-    except OSError as exc:
-        raise OutputError(f"{shown}: could not write: {disk_message(exc)}") from None
 
 
 def _tags(plan: SessionPlan, timeline: Timeline, audio: Path, artist: str, album: str,

@@ -159,7 +159,8 @@ def disk_message(exc: OSError) -> str:
 class Staging:
     """A private folder inside `folder` for one build's outputs, committed as a unit.
 
-    Create with `with Staging(folder) as stage:`; write each output to `stage.path(name)`, then
+    Create with `with Staging(folder) as stage:`; write each output to `stage.path(name)` (or a text with
+    `stage.text(final, text)`), then
     `stage.commit([(staged, final), ...])` moves them all into place. If anything fails, or the
     block is left by an exception or Ctrl-C, nothing at the destination has changed and the
     staging folder is removed.
@@ -192,6 +193,16 @@ class Staging:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         os.close(fd)
         return path
+
+    def text(self, final: Path, text: str) -> tuple[Path, Path]:
+        """Stage `text` (UTF-8, "\\n" line ends) for `final`: the (staged, final) pair for `commit`."""
+        path = self.path(final.name)
+        try:
+            with open(path, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        except OSError as exc:
+            raise OutputError(f"{final}: could not write: {disk_message(exc)}") from None
+        return path, final
 
     def commit(self, files: list[tuple[Path, Path]]) -> None:
         """Move staged files to their final paths, all or nothing."""
