@@ -121,50 +121,6 @@ def test_1_a_plain_pip_install_gives_a_working_tool_with_both_voices(tmp_path):
         assert abs(ebur128(mp3)[0] - -19.0) < 1.0
 
 
-@pytest.mark.parametrize("stamp_extras, wanted", [("-", ""), ("test", ""), ("test", "test"), ("bench,test", "test")])
-def test_1_the_setup_script_reuses_an_installed_venv_and_goes_on(tmp_path, stamp_extras, wanted):
-    """scripts/run, test and bench source _venv.sh: with everything installed it must reach the
-    command after it, not stop silently (a second `scripts/run` once exited 0 doing nothing)."""
-    import hashlib
-    import shutil
-
-    root = tmp_path / "clone"
-    shutil.copytree(ROOT / "scripts", root / "scripts")
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
-    (root / ".venv" / "bin").mkdir(parents=True)
-    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
-    digest = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
-    (root / ".venv" / ".rlsaudio-installed").write_text(f"{digest} {stamp_extras}\n")
-    env = {**os.environ, "RLSAUDIO_EXTRAS": wanted}
-    done = subprocess.run(["bash", "-c", f'source "{root}/scripts/_venv.sh"; echo "reached $VENV"'],
-                          capture_output=True, text=True, env=env, timeout=30)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"reached {root / '.venv'}"
-    assert "Installing" not in done.stderr  # nothing to install: the stamp covers what is wanted
-
-
-def test_1_the_setup_script_installs_into_a_new_venv_without_noise(tmp_path):
-    """A first run has no install stamp yet: the setup says what it installs and nothing else
-    (it once printed "No such file or directory" for the missing stamp)."""
-    import shutil
-
-    root = tmp_path / "clone"
-    shutil.copytree(ROOT / "scripts", root / "scripts")
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
-    (root / ".venv" / "bin").mkdir(parents=True)
-    fake_python = root / ".venv" / "bin" / "python"  # pip "installs" at once
-    fake_python.write_text("#!/bin/sh\nexit 0\n")
-    fake_python.chmod(0o755)
-    done = subprocess.run(["bash", "-c", f'source "{root}/scripts/_venv.sh"; echo "reached $VENV"'],
-                          capture_output=True, text=True, env={**os.environ, "RLSAUDIO_EXTRAS": ""}, timeout=30)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"reached {root / '.venv'}"
-    lines = done.stderr.splitlines()
-    assert lines[0].startswith("Installing rlsaudio with its two voices into .venv"), done.stderr
-    assert all(line.startswith("  done in ") for line in lines[1:]) and len(lines) == 3, done.stderr
-    assert (root / ".venv" / ".rlsaudio-installed").read_text().split()[1] == "-"
-
-
 # --------------------------------------------------------------------------- 2: Ctrl-C during a real synthesis
 
 
