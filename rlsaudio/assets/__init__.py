@@ -1,1 +1,0 @@
-"""Package data: the default cover art."""

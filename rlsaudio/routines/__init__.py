@@ -1,1 +1,0 @@
-"""The bundled routine files (package data)."""
