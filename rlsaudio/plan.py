@@ -13,18 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from . import limits
-from .errors import InputError, Problem, RoutineError
-from .modes import MixSettings, ModeOptions, Origins, check_options, located, mix_settings_for, style_for
-from .profile import VoiceProfile
-from .routine import Routine, check_routine, routine_source
-from .timeline import Draft, SpeechLength, Style, Timeline, build_timeline, estimate_speech, lay_out
-from .units import format_length, format_ms, ms_to_samples
-from .voices import resolve_voice
+from .base import limits
+from .base.errors import InputError, Problem, RoutineError
+from .base.units import format_length, format_ms, ms_to_samples
+from .script.modes import MixSettings, ModeOptions, Origins, check_options, located, mix_settings_for, style_for
+from .script.routine import Routine, check_routine, routine_source
+from .script.timeline import Draft, SpeechLength, Style, Timeline, build_timeline, estimate_speech, lay_out
+from .speech.profile import VoiceProfile
+from .speech.voices import resolve_voice
 
 if TYPE_CHECKING:
-    from .compose import Composition
-    from .points import PointLibrary
+    from .script.compose import Composition
+    from .script.points import PointLibrary
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
 
     Raises InputError (bad input, exit 2) or EngineError (the voice cannot run here, exit 1)
     before anything is synthesised or written."""
-    from .points import load_library
+    from .script.points import load_library
 
     check_options(request.mode, request.origins)
     _check_soundscape(request)
@@ -114,9 +114,9 @@ def _check_soundscape(request: TrackRequest) -> None:
     """A soundscape file must be a regular file: found now, not after minutes of synthesis."""
     from pathlib import Path
 
-    from .errors import at_origin
-    from .safeio import check_regular
-    from .soundscape import NOISES, SOUNDSCAPE_KIND
+    from .audio.soundscape import NOISES, SOUNDSCAPE_KIND
+    from .base.errors import at_origin
+    from .base.safeio import check_regular
 
     spec = request.mode.soundscape
     if spec and spec not in NOISES:
@@ -128,12 +128,12 @@ def _check_soundscape(request: TrackRequest) -> None:
 
 def _routine(request: TrackRequest, library: "PointLibrary") -> tuple[Routine, list[Problem]]:
     if request.compose is not None:
-        from .compose import compose_routine
+        from .script.compose import compose_routine
 
         return compose_routine(request.compose, library), []
     source = routine_source(request.routine)
     if "compose" in source.data:
-        from .compose import composition_from_source, compose_routine
+        from .script.compose import compose_routine, composition_from_source
 
         return compose_routine(composition_from_source(source), library), []
     return check_routine(source, library)

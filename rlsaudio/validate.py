@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import InputError, Problem, RlsaudioError
-from .tomlfile import Source, read_toml
+from .base.errors import InputError, Problem, RlsaudioError
+from .base.tomlfile import Source, read_toml
 
 
 def check_file(name: str, points_file: str | None = None) -> tuple[str, list[Problem]]:
@@ -21,12 +21,12 @@ def check_file(name: str, points_file: str | None = None) -> tuple[str, list[Pro
     if "tracks" in data and "steps" not in data:
         return _playlist(source, name, points_file)
     if "engine" in data and "steps" not in data:
-        from .voices import profile_from_source
+        from .speech.voices import profile_from_source
 
         profile = profile_from_source(source, Path(name).stem)
         return f"voice profile, engine {profile.engine}", []
     if "points" in data and "steps" not in data and "compose" not in data:
-        from .points import load_library
+        from .script.points import load_library
 
         library = load_library(name)
         return f"points file, {len(library.points)} points with the bundled ones", []
@@ -38,8 +38,8 @@ def check_file(name: str, points_file: str | None = None) -> tuple[str, list[Pro
 
 
 def _playlist(source: Source, name: str, points_file: str | None) -> tuple[str, list[Problem]]:
-    from .playlist import playlist_from_source
     from .plan import plan_track
+    from .publish.album import playlist_from_source
 
     spec = playlist_from_source(source, Path(name).parent, points_file)
     problems: list[Problem] = []

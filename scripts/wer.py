@@ -160,7 +160,8 @@ def decode(path: Path):
     """The track as 16 kHz mono float32, decoded by the ffmpeg rlsaudio uses (which drops the
     encoder delay, so plan times land on the words)."""
     import numpy as np
-    from rlsaudio import ffmpeg
+
+    from rlsaudio.system import ffmpeg
 
     proc = subprocess.run([ffmpeg.find(), "-v", "error", "-i", ffmpeg.file_url(path), "-ac", "1", "-ar",
                            str(LISTENER_RATE), "-f", "f32le", "-"], capture_output=True, check=True)
@@ -187,8 +188,8 @@ def sentences(plan: dict) -> list[tuple[str, float, float]]:
 
 
 def measure(voice: str, routine: str, model, work: Path, env: dict[str, str]) -> list[Heard]:
-    from rlsaudio.points import load_library
-    from rlsaudio.pronounce import pronouncer_for
+    from rlsaudio.script.points import load_library
+    from rlsaudio.speech.pronounce import pronouncer_for
 
     out_dir = work / re.sub(r"[^\w.-]+", "_", voice)  # a voice may be a profile's path
     rlsaudio("build", routine, "--voice", voice, "-o", str(out_dir), "--no-page", env=env)
@@ -226,7 +227,7 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write every sentence's result to FILE")
     args = parser.parse_args()
 
-    from rlsaudio.cache import default_cache_dir
+    from rlsaudio.system.cache import default_cache_dir
 
     cache = default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,11 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from audio import SR, decode, ffmpeg
+
+from rlsaudio.audio.loudness import measure
 from rlsaudio.cli import cli
-from rlsaudio.engines.fake import FakeEngine
-from rlsaudio.loudness import measure
+from rlsaudio.speech.engines.fake import FakeEngine
 
 DATA = Path(__file__).parent / "data"
 FAKE = str(DATA / "fake.toml")
@@ -254,7 +254,7 @@ def test_2_when_any_part_of_a_track_cannot_be_committed_nothing_at_the_destinati
             raise OSError(28, "No space left on device")
         return real_replace(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr("rlsaudio.safeio.os.replace", refuse)
+    monkeypatch.setattr("rlsaudio.base.safeio.os.replace", refuse)
     result = runner.invoke(cli, ["build", str(built.parent / "tiny.toml"), "-o", str(built), "--voice", FAKE])
     line = one_line(result, 1)
     assert line.startswith(f"{built / failing}: could not move the finished file into place: the disk is full")
@@ -267,7 +267,7 @@ def test_2_a_sidecar_that_cannot_be_written_keeps_the_old_track(runner, built, t
     def broken(*args, **kwargs):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("rlsaudio.sidecars.chapters_vtt", broken)
+    monkeypatch.setattr("rlsaudio.publish.sidecars.chapters_vtt", broken)
     result = runner.invoke(cli, ["build", str(tiny), "-o", str(built), "--voice", FAKE])
     assert result.exit_code != 0
     assert snapshot(built) == before
@@ -616,7 +616,7 @@ def test_15_stale_staging_of_a_killed_build_is_removed_by_the_next_build(write, 
 
 
 def test_15_a_live_build_s_staging_is_left_alone(tmp_path):
-    from rlsaudio.safeio import Staging, clean_stale
+    from rlsaudio.base.safeio import Staging, clean_stale
 
     with Staging(tmp_path) as stage:
         stage.path("x.mp3").write_bytes(b"in progress")
@@ -676,7 +676,7 @@ def test_18_files_refuse_control_and_invisible_characters(runner, write, char, k
 
 
 def test_17_no_control_character_reaches_a_text_file_format():
-    from rlsaudio.sidecars import one_line as clean
+    from rlsaudio.publish.sidecars import one_line as clean
 
     for evil in ["a\nb", "a\r\nb", "a\u2028b", "a\x85b", "a\u202eb", "a\tb"]:
         assert clean(evil) == "a b"

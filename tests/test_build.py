@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audio import SR, decode, ebur128, planned_silences, silent_run_around
-from rlsaudio.loudness import measure
+
+from rlsaudio.audio.loudness import measure
 from rlsaudio.cli import cli
-from rlsaudio.engines.fake import FakeEngine
+from rlsaudio.speech.engines.fake import FakeEngine
 
 SHORT = '''
 title = "Short session"
@@ -187,7 +187,7 @@ def test_voices_command(runner):
 
 
 def test_default_voice_is_joe_where_piper_runs(write, tmp_path):
-    from rlsaudio.voices import default_voice_name
+    from rlsaudio.speech.voices import default_voice_name
 
     assert default_voice_name() == "joe"
 

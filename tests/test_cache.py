@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from rlsaudio.cache import Cache, Clip
-from rlsaudio.engines.fake import FakeEngine
-from rlsaudio.errors import EngineError
-from rlsaudio.synth import SpeechSource
-from rlsaudio.voices import load_profile
+from rlsaudio.base.errors import EngineError
+from rlsaudio.speech.engines.fake import FakeEngine
+from rlsaudio.speech.synth import SpeechSource
+from rlsaudio.speech.voices import load_profile
+from rlsaudio.system.cache import Cache, Clip
 
 
 @pytest.fixture
@@ -90,9 +90,9 @@ def test_two_processes_share_one_cache(tmp_path, fake_voice):
     """Concurrent builds write the same entries; every reader sees whole entries."""
     script = (
         "import sys\n"
-        "from rlsaudio.cache import Cache\n"
-        "from rlsaudio.synth import SpeechSource\n"
-        "from rlsaudio.voices import load_profile\n"
+        "from rlsaudio.system.cache import Cache\n"
+        "from rlsaudio.speech.synth import SpeechSource\n"
+        "from rlsaudio.speech.voices import load_profile\n"
         f"s = SpeechSource(load_profile({fake_voice!r}), Cache())\n"
         "for i in range(60):\n"
         "    assert s.samples(f'Phrase number {i % 20} of the test.', 1.0).size > 0\n"

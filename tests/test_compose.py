@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-
 from audio import SR, decode
+
 from rlsaudio.cli import cli
-from rlsaudio.points import load_library
+from rlsaudio.script.points import load_library
 
 DATA = Path(__file__).parent / "data"
 FAKE = str(DATA / "fake.toml")
@@ -191,12 +191,12 @@ def test_compose_three_points_twelve_minutes_bedtime(runner, tmp_path):
 
 @pytest.mark.parametrize("length", ["4m", "7m30s", "25m"])
 def test_compose_meets_every_length_in_its_range_to_the_sample(length):
-    from rlsaudio.compose import Composition
+    from rlsaudio.base.units import ms_to_samples, parse_duration
     from rlsaudio.plan import TrackRequest, plan_track
-    from rlsaudio.render import speak
-    from rlsaudio.cache import Cache
-    from rlsaudio.report import Quiet
-    from rlsaudio.units import ms_to_samples, parse_duration
+    from rlsaudio.publish.render import speak
+    from rlsaudio.script.compose import Composition
+    from rlsaudio.system.cache import Cache
+    from rlsaudio.system.progress import Quiet
 
     plan = plan_track(TrackRequest("", FAKE, length_ms=parse_duration(length),
                                    compose=Composition(("SP 6", "K 3", "GV 20"))))

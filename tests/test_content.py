@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rlsaudio.cli import cli
-from rlsaudio.routine import load_bundled
+from rlsaudio.script.routine import load_bundled
 
 NUMBERS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                                        "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
@@ -171,7 +171,7 @@ def test_validate_warns_where_narration_states_a_length_that_length_could_change
     assert result.stderr == (f'warning: {routine}:4: steps[0].say: says "ten seconds", but --length can change this '
                              "step's rest; write {rest} to speak its real length (which --length then keeps)\n")
     for rid in ("acupressure", "foot-reflexology"):
-        result = runner.invoke(cli, ["validate", f"rlsaudio/routines/{rid}.toml"])
+        result = runner.invoke(cli, ["validate", f"rlsaudio/data/routines/{rid}.toml"])
         assert result.exit_code == 0 and result.stderr == "", result.stderr
 
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from rlsaudio.clips import trim
-from rlsaudio.engines.base import get_engine, speak
-from rlsaudio.units import SAMPLE_RATE
-from rlsaudio.voices import load_profile, unavailable_reason
+from rlsaudio.audio.clips import trim
+from rlsaudio.base.units import SAMPLE_RATE
+from rlsaudio.speech.engines.base import get_engine, speak
+from rlsaudio.speech.voices import load_profile, unavailable_reason
 
 pytestmark = pytest.mark.engine
 
@@ -74,7 +74,7 @@ def test_pyttsx3_speaks_300_phrases_in_one_process_with_none_lost_swapped_or_emp
 
 _HEAP_PROBE = r"""
 import ctypes, sys
-from rlsaudio import memory
+from rlsaudio.system import memory
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
@@ -133,9 +133,9 @@ def test_numpy_blas_runs_one_thread_in_the_cli_and_in_its_speech_workers():
 
     assert blas_threads(_BLAS_THREADS) > 1  # numpy's own choice on this machine
     assert blas_threads(_CLI_BLAS) == 1
-    from rlsaudio import jobs
+    from rlsaudio.system import workers
 
-    executor = jobs.pool(2)
+    executor = workers.pool(2)
     try:
         assert executor.submit(_blas_threads).result(timeout=60) == 1
     finally:

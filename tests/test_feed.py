@@ -16,7 +16,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from rlsaudio.cli import cli
-from rlsaudio.feed import Cover, FeedTrack, build_feed, check_base_url, scan
+from rlsaudio.publish.feed import Cover, FeedTrack, build_feed, check_base_url, scan
 
 BASE = "https://example.org/rls/"
 ROUTINE = '''
@@ -223,7 +223,7 @@ def test_scan_reads_each_unchanged_file_once(runner, write, tmp_path, fake_voice
     build(runner, write, out, "Cached", fake_voice)
     cache: dict = {}
     assert [t.title for t in scan(out, cache).tracks] == ["Cached"]
-    import rlsaudio.feed as feed_module
+    import rlsaudio.publish.feed as feed_module
 
     monkeypatch.setattr(feed_module, "read_tags", lambda path: pytest.fail("read again"))
     assert [t.title for t in scan(out, cache).tracks] == ["Cached"]

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from audio import SR, decode, ebur128, ffmetadata, planned_silences, silent_run_around
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
-from audio import SR, decode, ebur128, ffmetadata, planned_silences, silent_run_around
-from rlsaudio import encode
+from rlsaudio.base.errors import OutputError, TagError
 from rlsaudio.cli import cli
-from rlsaudio.errors import OutputError, TagError
-from rlsaudio.tags import Chapter, TrackTags, default_cover, fields, read_cover, read_tags, write_tags
+from rlsaudio.encode import writers as encode
+from rlsaudio.publish.tags import Chapter, TrackTags, default_cover, fields, read_cover, read_tags, write_tags
 
 FORMATS = ("m4b", "opus")
 TOLERANCE_S = 0.060
@@ -165,8 +165,9 @@ def test_every_m4b_tag_and_the_cover_read_back_with_mutagen(built):
 
 
 def test_every_opus_tag_and_the_cover_read_back_with_mutagen(built):
-    from mutagen.flac import Picture
     import base64
+
+    from mutagen.flac import Picture
 
     plan, track = built["opus", "massage"]
     audio = OggOpus(str(track))
@@ -331,7 +332,7 @@ def test_bitrates_reach_the_encoder(runner, write, tmp_path, fake_voice):
 
 
 def test_the_feed_lists_m4b_and_opus_with_their_types_and_covers(built, tmp_path):
-    from rlsaudio.feed import AUDIO_TYPES, build_feed, scan
+    from rlsaudio.publish.feed import AUDIO_TYPES, build_feed, scan
 
     assert AUDIO_TYPES == {f.suffix: f.mime for f in encode.FORMATS.values()}
     folder = tmp_path / "feed"

@@ -3,14 +3,22 @@
 import datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from rlsaudio.errors import PlaylistError, RoutineError
-from rlsaudio.playlist import parse_playlist, playlist_from_source
-from rlsaudio.routine import (BREATHE_KEYS, PACE_KEYS, STEP_KEYS, TOP_KEYS, Routine, parse_routine,
-                              routine_from_source)
-from rlsaudio.tomlfile import Locator, Source
-from rlsaudio.playlist import TOP_KEYS as PLAYLIST_KEYS, TRACK_KEYS
+from rlsaudio.base.errors import PlaylistError, RoutineError
+from rlsaudio.base.tomlfile import Locator, Source
+from rlsaudio.publish.album import TOP_KEYS as PLAYLIST_KEYS
+from rlsaudio.publish.album import TRACK_KEYS, parse_playlist, playlist_from_source
+from rlsaudio.script.routine import (
+    BREATHE_KEYS,
+    PACE_KEYS,
+    STEP_KEYS,
+    TOP_KEYS,
+    Routine,
+    parse_routine,
+    routine_from_source,
+)
 
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

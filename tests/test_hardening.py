@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from audio import SR, decode
+
 from rlsaudio.cli import cli
 
 DATA = Path(__file__).parent / "data"
@@ -180,8 +180,8 @@ def test_no_ffmpeg_found(runner, tmp_path, destination, monkeypatch):
 
 
 def test_a_speech_engine_that_cannot_load(runner, tmp_path, destination, monkeypatch):
-    from rlsaudio.engines import base
-    from rlsaudio.engines.pyttsx3_engine import Pyttsx3Engine
+    from rlsaudio.speech.engines import base
+    from rlsaudio.speech.engines.pyttsx3_engine import Pyttsx3Engine
 
     broken = Pyttsx3Engine()
     monkeypatch.setattr(broken, "_library_source", lambda: ("wheel", str(tmp_path / "libespeak-ng.so")))
@@ -232,7 +232,7 @@ def test_a_cache_that_cannot_be_written(runner, tmp_path, monkeypatch):
 
 
 def test_a_cache_that_fails_during_the_build(runner, tmp_path, monkeypatch):
-    from rlsaudio import cache
+    from rlsaudio.system import cache
 
     def full(path, data, **kwargs):
         raise OSError(28, "No space left on device")

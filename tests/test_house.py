@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from audio import SR, decode, ebur128
+
 from rlsaudio.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -294,7 +294,7 @@ def test_9_plan_and_build_agree_whatever_the_cache_held(runner, write, tmp_path,
 def test_9_a_second_synthesis_of_a_phrase_adopts_the_first(tmp_path):
     import numpy as np
 
-    from rlsaudio.cache import Cache, Clip
+    from rlsaudio.system.cache import Cache, Clip
 
     cache = Cache(tmp_path)
     first = cache.put_clip("k" * 64, Clip(np.ones(100, dtype=np.int16), -20.0))
@@ -306,7 +306,7 @@ def test_9_a_second_synthesis_of_a_phrase_adopts_the_first(tmp_path):
 
 
 def test_10_a_bug_inside_mutagen_calls_is_not_reported_as_a_tag_problem(tmp_path, monkeypatch):
-    from rlsaudio import tags
+    from rlsaudio.publish import tags
 
     mp3 = tmp_path / "x.mp3"
     mp3.write_bytes(b"")
@@ -334,7 +334,8 @@ def test_10_a_synthesis_worker_that_dies_is_reported(write, tmp_path):
 _STOPPED_WHILE_STARTING = """
 import os, signal, sys, time
 from concurrent.futures.process import BrokenProcessPool
-from rlsaudio import jobs, threads
+from rlsaudio.system import threads
+from rlsaudio.system import workers as jobs
 
 def parent_handler(signum, frame):  # as the CLI's: SIGTERM becomes KeyboardInterrupt
     raise KeyboardInterrupt

@@ -3,14 +3,14 @@
 import subprocess
 
 import pytest
+from audio import ffmetadata, ffmpeg
 from mutagen.id3 import ID3
 
-from audio import ffmetadata, ffmpeg
-from rlsaudio.encode import gapless_skip
-from rlsaudio.errors import InputError, TagError
-from rlsaudio.sidecars import lrc
-from rlsaudio.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
-from rlsaudio.timeline import Event, Timeline
+from rlsaudio.base.errors import InputError, TagError
+from rlsaudio.encode.writers import gapless_skip
+from rlsaudio.publish.sidecars import lrc
+from rlsaudio.publish.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
+from rlsaudio.script.timeline import Event, Timeline
 
 TITLES = ["Settle in", "Ätherisches Öl – Fuß", "B 40: behind the knee (right)", "x",
           "A much longer chapter title that goes on and on about the point between the toes", "日本語のタイトル"]

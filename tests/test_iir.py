@@ -1,4 +1,4 @@
-"""rlsaudio.iir.sosfilt against scipy.signal.sosfilt (a test-only dependency)."""
+"""rlsaudio.audio.iir.sosfilt against scipy.signal.sosfilt (a test-only dependency)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 signal = pytest.importorskip("scipy.signal")
 
-from rlsaudio import loudness  # noqa: E402
-from rlsaudio.iir import sosfilt  # noqa: E402
-from rlsaudio.loudness import k_weighting_sos  # noqa: E402
+from rlsaudio.audio import loudness  # noqa: E402
+from rlsaudio.audio.iir import sosfilt  # noqa: E402
+from rlsaudio.audio.loudness import k_weighting_sos  # noqa: E402
 
 RATES = (22050, 44100, 48000)
 # scipy's own rounding error on these signals reaches ~5e-13 at 48 kHz (the 38 Hz high-pass

@@ -13,14 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlsaudio.loudness import (
-    Loudness,
-    LoudnessMeter,
-    clip_level,
-    k_weighting_sos,
-    measure,
-    short_term_series,
-)
+from rlsaudio.audio.loudness import Loudness, LoudnessMeter, clip_level, k_weighting_sos, measure, short_term_series
 
 RATE = 22050
 
@@ -309,6 +302,6 @@ def test_clip_level_of_a_short_tone_matches_a_long_tones_loudness():
 
 
 def test_import_does_not_load_scipy():
-    code = "import sys, rlsaudio.loudness; print('scipy' in sys.modules)"
+    code = "import sys, rlsaudio.audio.loudness; print('scipy' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == "False"

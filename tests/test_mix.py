@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-from rlsaudio import clips, tones
-from rlsaudio.cache import Cache
-from rlsaudio.mix import MixInput, chunks, mix_range, mix_whole, to_int16
-from rlsaudio.modes import ModeOptions, style_for
-from rlsaudio.routine import parse_routine
-from rlsaudio.soundscape import Soundscape, _make_loop, noise
-from rlsaudio.synth import SpeechSource
-from rlsaudio.timeline import build_timeline, lay_out
-from rlsaudio.units import SAMPLE_RATE as SR
-from rlsaudio.voices import load_profile
+from rlsaudio.audio import clips, tones
+from rlsaudio.audio.mix import MixInput, chunks, mix_range, mix_whole, to_int16
+from rlsaudio.audio.soundscape import Soundscape, _make_loop, noise
+from rlsaudio.base.units import SAMPLE_RATE as SR
+from rlsaudio.script.modes import ModeOptions, style_for
+from rlsaudio.script.routine import parse_routine
+from rlsaudio.script.timeline import build_timeline, lay_out
+from rlsaudio.speech.synth import SpeechSource
+from rlsaudio.speech.voices import load_profile
+from rlsaudio.system.cache import Cache
 
 ROUTINE = '''
 title = "Mix test"
@@ -95,7 +95,7 @@ def test_prepared_clips_are_leveled_limited_and_faded():
     loud = (rng.standard_normal(SR) * 9000).astype(np.int16)
     loud[5000] = 32767  # a spike the limiter must catch
     (a, level_a), (b, level_b) = clips.prepare(quiet), clips.prepare(loud)
-    from rlsaudio.loudness import clip_level
+    from rlsaudio.audio.loudness import clip_level
 
     assert level_b - level_a > 25
     assert clip_level(a) == pytest.approx(clips.REFERENCE_LEVEL, abs=0.5)

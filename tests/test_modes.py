@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audio import SR, decode, ebur128
+
+from rlsaudio.audio.loudness import measure, short_term_series
 from rlsaudio.cli import cli
-from rlsaudio.loudness import measure, short_term_series
 
 ROUTINE = '''
 title = "Mode test"

@@ -12,10 +12,10 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from rlsaudio import mp3par
-from rlsaudio.encode import Mp3Writer
-from rlsaudio.errors import EncoderError, OutputError
-from rlsaudio.mp3par import FRAME, ParallelMp3Writer, crc16, mp3_decoded_samples
+from rlsaudio.base.errors import EncoderError, OutputError
+from rlsaudio.encode.mp3 import writer as mp3par
+from rlsaudio.encode.mp3.writer import FRAME, ParallelMp3Writer, crc16, mp3_decoded_samples
+from rlsaudio.encode.writers import Mp3Writer
 
 SR = 22050
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

@@ -21,12 +21,12 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
+from browser import browser, errors  # noqa: F401  (browser is a fixture)
 from click.testing import CliRunner
 
 import rlsaudio
-from browser import browser, errors  # noqa: F401  (browser is a fixture)
 from rlsaudio.cli import cli
-from rlsaudio.points import bundled_library
+from rlsaudio.script.points import bundled_library
 
 MAX_PAGE = 300_000
 FAKE = str(Path(__file__).parent / "data" / "fake.toml")
@@ -276,11 +276,11 @@ def test_every_page_is_small_and_no_page_means_none(site):
 
 
 def test_foot_reflexology_page_is_small():
-    from rlsaudio.cache import Cache
-    from rlsaudio.page import page_html
     from rlsaudio.plan import TrackRequest, plan_track
-    from rlsaudio.render import speak
-    from rlsaudio.report import Quiet
+    from rlsaudio.publish.page import page_html
+    from rlsaudio.publish.render import speak
+    from rlsaudio.system.cache import Cache
+    from rlsaudio.system.progress import Quiet
 
     plan = plan_track(TrackRequest("foot-reflexology", FAKE))
     timeline = plan.timeline(speak(plan, Cache(), Quiet()).length)

@@ -36,13 +36,13 @@ def test_a_warm_build_neither_loads_the_voice_nor_measures_again(tmp_path, write
 
 @pytest.mark.engine
 def test_piper_loads_once_per_process(runner, write, tmp_path, monkeypatch):
-    from rlsaudio.engines import piper_engine
+    from rlsaudio.speech.engines import piper_engine
 
     loads = []
     original = piper_engine._load_voice
     monkeypatch.setattr(piper_engine, "_load_voice", lambda path: loads.append(path) or original(path))
     monkeypatch.setattr(piper_engine.PiperEngine, "__init__", lambda self: setattr(self, "_voices", {}))
-    from rlsaudio.engines import base
+    from rlsaudio.speech.engines import base
 
     monkeypatch.setitem(base._instances, "piper", piper_engine.PiperEngine())
     for i in range(2):
@@ -53,7 +53,7 @@ def test_piper_loads_once_per_process(runner, write, tmp_path, monkeypatch):
 
 
 def test_each_distinct_phrase_is_spoken_once_per_playlist(runner, write, tmp_path, fake_voice):
-    from rlsaudio.engines.fake import FakeEngine
+    from rlsaudio.speech.engines.fake import FakeEngine
 
     routines = [write(f"r{i}.toml", f'title = "R{i}"\n[[steps]]\ntitle = "A"\nsay = "Shared words. Own words {i}."\n'
                       'hold = 2\n') for i in range(3)]

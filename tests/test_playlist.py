@@ -4,13 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from audio import SR, decode, ffmetadata
 from mutagen.id3 import ID3
 
-from audio import SR, decode, ffmetadata
+from rlsaudio.base.errors import PlaylistError
 from rlsaudio.cli import cli
-from rlsaudio.playlist import load_playlist
-from rlsaudio.errors import PlaylistError
-
+from rlsaudio.publish.album import load_playlist
 
 SHORT = '''
 title = "{title}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rlsaudio.errors import PointsError
-from rlsaudio.points import bundled_library, load_library, parse_points
+from rlsaudio.base.errors import PointsError
+from rlsaudio.script.points import bundled_library, load_library, parse_points
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 SHARED_SEEDS = Path("/work/shared/seeds")
@@ -138,7 +138,7 @@ def test_cautions(lib):
 def test_every_figure_is_declared_drawn_and_used(lib):
     assert list(lib.figures) == FIGURES
     assert {p.figure for p in lib.points} == set(FIGURES)
-    folder = Path(__file__).parent.parent / "rlsaudio" / "page" / "figures"
+    folder = Path(__file__).parent.parent / "rlsaudio" / "data" / "figures"
     assert sorted(p.stem for p in folder.glob("*.svg")) == sorted(FIGURES)
 
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from rlsaudio import pronounce
-from rlsaudio.cache import Cache
+from rlsaudio.base.errors import InputError
 from rlsaudio.cli import cli
-from rlsaudio.engines.fake import FakeEngine
-from rlsaudio.errors import InputError
-from rlsaudio.points import bundled_library, parse_points
-from rlsaudio.pronounce import Pronouncer, bundled_table, check_table, pronouncer_for
-from rlsaudio.synth import SpeechSource
-from rlsaudio.voices import load_profile
+from rlsaudio.script.points import bundled_library, parse_points
+from rlsaudio.speech import pronounce
+from rlsaudio.speech.engines.fake import FakeEngine
+from rlsaudio.speech.pronounce import Pronouncer, bundled_table, check_table, pronouncer_for
+from rlsaudio.speech.synth import SpeechSource
+from rlsaudio.speech.voices import load_profile
+from rlsaudio.system.cache import Cache
 
 VOICES = ("joe", "espeak")
 
@@ -236,7 +236,7 @@ def test_a_routine_pronounce_table_reaches_the_engine(fake_voice, tmp_path, tabl
     """render.speak reads the routine's `[pronounce]` table; it overrides the bundled one."""
     from dataclasses import dataclass
 
-    from rlsaudio.pronounce import pronouncer_for_plan
+    from rlsaudio.speech.pronounce import pronouncer_for_plan
 
     @dataclass(frozen=True)
     class Plan:
@@ -260,7 +260,7 @@ def test_a_routine_s_own_pronunciations_reach_the_engine_and_only_the_engine(run
     import json
 
     from rlsaudio.cli import cli
-    from rlsaudio.engines.fake import FakeEngine
+    from rlsaudio.speech.engines.fake import FakeEngine
 
     routine = write("r.toml", 'title = "T"\n[pronounce]\nvalerian = "vuh-LEER-ee-un"\n[[steps]]\ntitle = "A"\n'
                               'say = "Valerian oil."\n')

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from rlsaudio.errors import RoutineError
-from rlsaudio.routine import Breathing, Pace, bundled_ids, load_bundled, load_routine, parse_routine
+from rlsaudio.base.errors import RoutineError
+from rlsaudio.script.routine import Breathing, Pace, bundled_ids, load_bundled, load_routine, parse_routine
 
 FULL_EXAMPLE = '''
 title = "Calf release for restless legs"

@@ -1,4 +1,4 @@
-"""rlsaudio.tags beyond test_id3.py: hard chapter titles, the saved frame layout, why the
+"""rlsaudio.publish.tags beyond test_id3.py: hard chapter titles, the saved frame layout, why the
 chapter ids are padded, failure paths, and the bundled cover.
 """
 
@@ -8,11 +8,11 @@ import zlib
 from pathlib import Path
 
 import pytest
+from audio import ffmpeg
 from mutagen.id3 import CHAP, ID3
 
-from audio import ffmpeg
-from rlsaudio.errors import InputError, TagError
-from rlsaudio.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
+from rlsaudio.base.errors import InputError, TagError
+from rlsaudio.publish.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
 
 # Lengths vary a lot and not monotonically; several need UTF-16 surrogates or ffmetadata escapes.
 HARD_TITLES = [
@@ -202,7 +202,7 @@ def test_an_unreadable_cover_is_an_input_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("rlsaudio.safeio.os.open", refuse)
+    monkeypatch.setattr("rlsaudio.base.safeio.os.open", refuse)
     with pytest.raises(InputError, match=f"^{path}: cannot read the cover file: Permission denied; check its"):
         load_cover(path)
 

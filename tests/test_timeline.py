@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from rlsaudio.errors import FitError
-from rlsaudio.modes import ModeOptions, style_for
-from rlsaudio.routine import load_bundled, parse_routine
-from rlsaudio.timeline import Style, build_timeline, estimate_speech, lay_out, split_sentences
-from rlsaudio.units import SAMPLE_RATE as SR
-from rlsaudio.profile import VoiceProfile
+from rlsaudio.base.errors import FitError
+from rlsaudio.base.units import SAMPLE_RATE as SR
+from rlsaudio.script.modes import ModeOptions, style_for
+from rlsaudio.script.routine import load_bundled, parse_routine
+from rlsaudio.script.timeline import Style, build_timeline, estimate_speech, lay_out, split_sentences
+from rlsaudio.speech.profile import VoiceProfile
 
 GOLDEN = Path(__file__).parent / "golden"
 VOICE = VoiceProfile("test", "fake", words_per_minute=150, sentence_pause_ms=400)

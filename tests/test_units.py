@@ -1,6 +1,6 @@
 import pytest
 
-from rlsaudio.units import format_clock, format_length, format_ms, ms_to_samples, parse_duration
+from rlsaudio.base.units import format_clock, format_length, format_ms, ms_to_samples, parse_duration
 
 
 @pytest.mark.parametrize(

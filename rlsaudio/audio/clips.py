@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .units import SAMPLE_RATE
+from ..base.units import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 200  # 5 ms
 # A frame is the engine's padding when its RMS is 35 dB under the clip's loud frames (or

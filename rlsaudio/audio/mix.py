@@ -14,10 +14,10 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
+from ..base.units import SAMPLE_RATE
+from ..script.timeline import Event, Timeline
 from .soundscape import Soundscape
-from .timeline import Event, Timeline
 from .tones import tone
-from .units import SAMPLE_RATE
 
 CHUNK = SAMPLE_RATE * 10
 

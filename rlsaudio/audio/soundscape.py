@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base.errors import InputError, Problem, at_origin
+from ..base.safeio import FileKind, check_regular
+from ..base.units import SAMPLE_RATE
+from ..system.ffmpeg import decode_all
 from .clips import REFERENCE_LEVEL
-from .errors import InputError, Problem, at_origin
-from .ffmpeg import decode_all
-from .safeio import FileKind, check_regular
-from .units import SAMPLE_RATE
 
 NOISES = ("brown", "pink")
 NOISE_PERIOD_S = 47  # long enough that no listener hears the repeat

@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..base.units import SAMPLE_RATE
 from .clips import REFERENCE_LEVEL
-from .units import SAMPLE_RATE
 
 TONES = ("chime", "chime-soft", "bell", "breath-in", "breath-out")
 

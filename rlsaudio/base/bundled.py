@@ -6,7 +6,7 @@ working directory with a bundled name wins, so a user can always override a bund
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Callable
 
@@ -14,22 +14,21 @@ from .errors import InputError, Problem
 from .tomlfile import Source, parse_toml_bytes, read_toml
 
 
-def names(package: str) -> list[str]:
-    folder = resources.files(package)
+def names(folder: Traversable) -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml") and not p.name.startswith("_"))
 
 
-def read_bundled(package: str, name: str, kind: str, error: type[InputError]) -> Source:
-    resource = resources.files(package) / f"{name}.toml"
+def read_bundled(folder: Traversable, name: str, kind: str, error: type[InputError]) -> Source:
+    resource = folder / f"{name}.toml"
     return parse_toml_bytes(resource.read_bytes(), f"{name}.toml", kind, error)
 
 
-def resolve(ref: str, package: str, kind: str, error: type[InputError],
+def resolve(ref: str, folder: Traversable, kind: str, error: type[InputError],
             unknown: Callable[[str], str]) -> tuple[Source, str]:
     """(parsed source, default name) for a bundled name or a path; `unknown(ref)` words the miss."""
     path = Path(ref)
-    if ref in names(package) and not path.is_file():
-        return read_bundled(package, ref, kind, error), ref
+    if ref in names(folder) and not path.is_file():
+        return read_bundled(folder, ref, kind, error), ref
     if not ref.endswith(".toml") and "/" not in ref and not path.exists() and not path.is_symlink():
         raise error(Problem(ref, unknown(ref)))
     return read_toml(path, kind, error, ref), path.stem

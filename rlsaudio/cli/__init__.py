@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from . import __version__, limits
-from .errors import InputError, Problem, RlsaudioError
-from .formats import default_bitrate
-from .modes import FORMATS, MODES, PACERS, ModeOptions, defaults, option_origin, table as mode_table
-from .report import TerminalReporter
-from .text import normalise, text_problem
-from .units import SAMPLE_RATE, format_clock, format_length, parse_duration
+from .. import __version__
+from ..base import limits
+from ..base.errors import InputError, Problem, RlsaudioError
+from ..base.text import normalise, text_problem
+from ..base.units import SAMPLE_RATE, format_clock, format_length, parse_duration
+from ..encode.formats import default_bitrate
+from ..script.modes import FORMATS, MODES, PACERS, ModeOptions, defaults, option_origin
+from ..script.modes import table as mode_table
+from ..system.progress import TerminalReporter
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -126,7 +128,7 @@ def output_options(f):
 
 def _request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, soundscape_db,
              points_file, compose=None):
-    from .plan import TrackRequest
+    from ..plan import TrackRequest
 
     options = ModeOptions(mode, tail_ms, not no_chime, pacer, soundscape, soundscape_db)
     origins = {key: option_origin(flag) for key, flag in (
@@ -279,8 +281,8 @@ def routines():
     Example:
       rlsaudio routines
     """
-    from .plan import TrackRequest, plan_track
-    from .routine import bundled_ids
+    from ..plan import TrackRequest, plan_track
+    from ..script.routine import bundled_ids
 
     rows = []
     for rid in bundled_ids():
@@ -303,7 +305,7 @@ def validate(files, points_file):
     Example:
       rlsaudio validate calf.toml week.toml
     """
-    from .checkfiles import check_file
+    from ..validate import check_file
 
     failed = False
     for name in files:
@@ -341,9 +343,9 @@ def plan(routine, as_json, estimate, **mode):
       rlsaudio plan my-routine.toml --json
       rlsaudio plan foot-reflexology --mode bedtime --length 30m
     """
-    from .cache import Cache
-    from .plan import plan_track
-    from .render import speak
+    from ..plan import plan_track
+    from ..publish.render import speak
+    from ..system.cache import Cache
 
     reporter = TerminalReporter()
     session = plan_track(_request(routine, **mode), need_voice=not estimate)
@@ -376,7 +378,7 @@ def voices():
     Example:
       rlsaudio voices
     """
-    from .voices import bundled_voice_names, default_voice_name, load_profile, unavailable_reason
+    from ..speech.voices import bundled_voice_names, default_voice_name, load_profile, unavailable_reason
 
     try:
         default = default_voice_name()
@@ -392,9 +394,9 @@ def voices():
 
 
 def _track_options(fmt, bitrate, cover, no_page):
-    from .formats import parse_bitrate
-    from .publish import TrackOptions
-    from .tags import load_cover
+    from ..encode.formats import parse_bitrate
+    from ..publish.tags import load_cover
+    from ..publish.track import TrackOptions
 
     return TrackOptions(format=fmt, bitrate_k=parse_bitrate(bitrate, fmt=fmt) if bitrate else default_bitrate(fmt),
                         cover=load_cover(cover) if cover else None, page=not no_page)
@@ -402,9 +404,9 @@ def _track_options(fmt, bitrate, cover, no_page):
 
 def _build_all(requests, out_dir, options, reporter) -> None:
     """Plan every track first (nothing is written if one is invalid), refuse name clashes, then build."""
-    from .output import safe_name, same_file_key
-    from .plan import plan_track
-    from .publish import build_track, file_stem
+    from ..plan import plan_track
+    from ..publish.output import safe_name, same_file_key
+    from ..publish.track import build_track, file_stem
 
     plans = [plan_track(r) for r in requests]
     seen: dict[str, str] = {}
@@ -468,9 +470,9 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
       rlsaudio playlist acupressure foot-reflexology --name "RLS evening"
       rlsaudio playlist week.toml -o ~/Music/rls --jobs 2
     """
-    from .jobs import default_jobs
-    from .output import safe_name
-    from .playlist import build_playlist, from_arguments, load_playlist
+    from ..publish.album import build_playlist, from_arguments, load_playlist
+    from ..publish.output import safe_name
+    from ..system.workers import default_jobs
 
     if len(sources) == 1 and sources[0].endswith(".toml") and name is None:
         spec = _playlist_file(sources[0], lambda f: load_playlist(f, mode["points_file"]))
@@ -499,8 +501,8 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
 
 def _playlist_file(name: str, load):
     """A playlist file; a routine file given alone gets told what to do instead."""
-    from .errors import PlaylistError
-    from .tomlfile import read_toml
+    from ..base.errors import PlaylistError
+    from ..base.tomlfile import read_toml
 
     source = read_toml(name, "playlist", PlaylistError)
     if "steps" in source.data or "compose" in source.data:
@@ -527,7 +529,7 @@ def points(code, as_json, points_file):
       rlsaudio points SP 6
       rlsaudio points --json
     """
-    from .points import load_library
+    from ..script.points import load_library
 
     library = load_library(points_file)
     if code:
@@ -610,9 +612,9 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
       rlsaudio compose "SP 6" "K 3" "LV 3" --length 12m --mode bedtime
       rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
     """
-    from .compose import Composition, routine_text
-    from .plan import plan_track
-    from .publish import build_track, file_stem
+    from ..plan import plan_track
+    from ..publish.track import build_track, file_stem
+    from ..script.compose import Composition, routine_text
 
     if hold_ms is not None and mode["length_ms"] is not None:
         raise click.UsageError("give --length (the session) or --hold (each hold), not both")
@@ -634,8 +636,8 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
     if routine_only:
         timeline = None
         if mode["length_ms"] is not None:
-            from .cache import Cache
-            from .render import speak
+            from ..publish.render import speak
+            from ..system.cache import Cache
 
             timeline = plan.timeline(speak(plan, Cache(), reporter).length)
         _write_files(out_dir, routine_file(timeline))
@@ -647,8 +649,8 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
 
 
 def _write_files(folder: Path, files: dict[str, str]) -> None:
-    from .output import output_dir
-    from .safeio import Staging
+    from ..base.safeio import Staging
+    from ..publish.output import output_dir
 
     output_dir(folder)
     with Staging(folder) as stage:
@@ -666,7 +668,7 @@ def inspect(file, as_json):
       rlsaudio inspect "output/Acupressure for restless legs.mp3"
       rlsaudio inspect track.mp3 --json
     """
-    from .trackinfo import inspect_track
+    from ..publish.inspect import inspect_track
 
     info = inspect_track(file)
     if as_json:
@@ -714,7 +716,7 @@ def serve(folder, host, port, lan, title):
       rlsaudio serve --lan
       rlsaudio serve ~/Music/rls --port 9000 --title "Evening sessions"
     """
-    from .serve import serve_folder
+    from ..serve.app import serve_folder
 
     if lan and host:
         raise click.UsageError("give --lan or --host ADDR, not both")
@@ -740,7 +742,7 @@ def feed(folder, base_url, out_file, title):
     Example:
       rlsaudio feed output --base-url https://example.org/rls/
     """
-    from .feed import write_feed
+    from ..publish.feed import write_feed
 
     written = write_feed(folder, base_url, out_file, title)
     for skipped in written.skipped:
@@ -756,8 +758,8 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[in
 
 
 def main() -> None:
-    from .engines.base import loaded_engines
-    from .threads import one_blas_thread
+    from ..speech.engines.base import loaded_engines
+    from ..system.threads import one_blas_thread
 
     _Signals.install()
     one_blas_thread()

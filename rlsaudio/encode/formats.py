@@ -9,7 +9,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
-from .errors import InputError, Problem
+from ..base.errors import InputError, Problem
 
 
 @cache

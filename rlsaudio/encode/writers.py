@@ -30,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ffmpeg as ff
-from . import threads
-from . import limits
+from ..base import limits
+from ..base.errors import EncoderError, OutputError
+from ..base.units import SAMPLE_RATE
+from ..publish.tags import Chapter
+from ..system import ffmpeg as ff
+from ..system import threads
 from .containers import OPUS_RATE, mp4_presented, ogg_opus_presented
-from .errors import EncoderError, OutputError
 from .formats import label
-from .tags import Chapter
-from .units import SAMPLE_RATE
 
 # LAME scales its input by 0.95 (measured through ffmpeg's libmp3lame: a 1 kHz sine and
 # noise both decode 0.446 dB quieter, at every bitrate). The mix is raised by this much
@@ -136,7 +136,7 @@ class Mp3Writer(StreamWriter):
     """MP3, constant bitrate, with the Xing/LAME header that makes decoding gapless."""
 
     def __init__(self, path: Path, bitrate_k: int = 64, ffmpeg: str | None = None, shown: str | None = None):
-        from .mp3par import mp3_args
+        from .mp3.writer import mp3_args
 
         super().__init__(path, mp3_args(bitrate_k), ffmpeg, shown)
 
@@ -222,7 +222,7 @@ class Mp3Format(AudioFormat):
     codec_gain_db = CODEC_GAIN_DB
 
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
-        from .mp3par import ParallelMp3Writer
+        from .mp3.writer import ParallelMp3Writer
 
         # verify=False: the build checks the file's length right after (publish.py), twice
         return ParallelMp3Writer(path, bitrate_k, ffmpeg, shown, jobs=encoder_jobs(),
@@ -230,7 +230,7 @@ class Mp3Format(AudioFormat):
 
     def decoded_samples(self, path: Path, ffmpeg: str) -> int:
         """Counted from the frames and the LAME tag, without decoding: a cut file has too few."""
-        from .mp3par import mp3_decoded_samples
+        from .mp3.writer import mp3_decoded_samples
 
         return mp3_decoded_samples(path)
 
@@ -367,7 +367,7 @@ def encoder_jobs() -> int:
     """Encoders to run at once: a playlist worker's share of the cores (RLSAUDIO_THREADS), else all."""
     import os
 
-    from .jobs import default_jobs
+    from ..system.workers import default_jobs
 
     share = os.environ.get("RLSAUDIO_THREADS", "")
     if share.isdigit() and int(share) > 0:

@@ -15,22 +15,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from . import jobs as workers
-from . import limits
-from .cache import Cache
-from .formats import default_bitrate, parse_bitrate
-from .errors import InputError, PlaylistError, Problem, RlsaudioError
-from .modes import FORMATS, MODES, PACERS, ModeOptions, check_options, defaults
+from ..base import limits
+from ..base.errors import InputError, PlaylistError, Problem, RlsaudioError
+from ..base.safeio import Staging, clean_stale
+from ..base.tomlfile import Checker, Source, parse_toml_bytes, read_toml
+from ..base.units import SAMPLE_RATE
+from ..encode.formats import default_bitrate, parse_bitrate
+from ..plan import SessionPlan, TrackRequest, plan_track
+from ..script.modes import FORMATS, MODES, PACERS, ModeOptions, check_options, defaults
+from ..script.routine import bundled_ids
+from ..system import workers
+from ..system.cache import Cache
+from ..system.progress import Quiet, Reporter
 from .output import output_dir, safe_name
-from .plan import SessionPlan, TrackRequest, plan_track
-from .publish import Track, TrackOptions, build_track
-from .report import Quiet, Reporter
-from .routine import bundled_ids
-from .safeio import Staging, clean_stale
 from .sidecars import one_line
 from .tags import load_cover
-from .tomlfile import Checker, Source, parse_toml_bytes, read_toml
-from .units import SAMPLE_RATE
+from .track import Track, TrackOptions, build_track
 
 TOP_KEYS = ("name", "artist", "cover", "voice", "mode", "bitrate", "format", "tracks")
 TRACK_KEYS = ("routine", "compose", "title", "hold", "voice", "mode", "length", "tail", "soundscape",
@@ -191,7 +191,7 @@ def _composition(check: Checker, table: dict[str, Any], place: str, routine: str
     if routine is not None:
         check.problem(f"{place}.compose", "a track has either routine or compose, not both; remove one")
         return None
-    from .compose import composition_from_table
+    from ..script.compose import composition_from_table
 
     return composition_from_table(check, table, place, points_file)
 
@@ -263,9 +263,9 @@ def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
     """Speak every distinct phrase of the playlist once, in a pool of speech processes, before any
     track renders: each is spoken as its track's build will speak it, so the builds find it
     cached, and tracks that share phrases never speak one twice."""
-    from .pronounce import pronouncer_for_plan
-    from .speechpool import speak_in_pool
-    from .synth import SpeechSource
+    from ..speech.pool import speak_in_pool
+    from ..speech.pronounce import pronouncer_for_plan
+    from ..speech.synth import SpeechSource
 
     cache = Cache()
     groups: dict[tuple[Any, Any], list[tuple[str, float]]] = {}

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from . import __version__
-from .errors import InputError, OutputError, Problem, TagError
+from .. import __version__
+from ..base.errors import InputError, OutputError, Problem, TagError
+from ..base.safeio import disk_message, write_atomic
 from .output import SIDECARS
-from .safeio import disk_message, write_atomic
 from .sidecars import one_line
 from .tags import default_cover, read_tags, stream_length_ms
 from .tags import read_cover as tags_read_cover

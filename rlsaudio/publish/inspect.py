@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem, RenderError, TagError
-from .ffmpeg import Decoder, last_line
-from .formats import label
-from .safeio import FileKind, check_regular
-from .units import SAMPLE_RATE
+from ..base.errors import InputError, Problem, RenderError, TagError
+from ..base.safeio import FileKind, check_regular
+from ..base.units import SAMPLE_RATE
+from ..encode.formats import label
+from ..system.ffmpeg import Decoder, last_line
 
 TRACK_KIND = FileKind("track", "give the path of a track built by rlsaudio (.mp3, .m4b or .opus)")
 FORMAT_OF = {"id3": "mp3", "mp4": "m4b", "vorbis": "opus"}  # by the container tags.py finds
@@ -23,7 +23,7 @@ FORMAT_OF = {"id3": "mp3", "mp4": "m4b", "vorbis": "opus"}  # by the container t
 
 def decoded_stats(path: Path, session_samples: int | None = None, give: str = TRACK_KIND.give) -> dict[str, float]:
     """Samples, whole-file and session loudness, and true peak of the decoded audio, streamed."""
-    from .loudness import LoudnessMeter
+    from ..audio.loudness import LoudnessMeter
 
     whole = LoudnessMeter(SAMPLE_RATE)
     session = LoudnessMeter(SAMPLE_RATE) if session_samples else None

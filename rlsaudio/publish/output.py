@@ -15,8 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError
-from .text import bad_character
+from ..base.errors import OutputError
+from ..base.text import bad_character
 
 _UNSAFE = re.compile(r'(?:\s*[\x00-\x1f\x7f/\\:*?"<>|]+\s*)+')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}

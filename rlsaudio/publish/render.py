@@ -12,18 +12,18 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import soundscape as soundscapes
-from .cache import Cache, content_key
-from .encode import AudioFormat, encoder_jobs
-from .mix import MixInput, chunks, to_int16
-from .modes import MixSettings
-from .plan import SessionPlan
-from .pronounce import pronouncer_for_plan
-from .report import Reporter
-from .speechpool import parallel_worth_it, speak_in_pool
-from .synth import SpeechSource
-from .timeline import Timeline
-from .units import SAMPLE_RATE
+from ..audio import soundscape as soundscapes
+from ..audio.mix import MixInput, chunks, to_int16
+from ..base.units import SAMPLE_RATE
+from ..encode.writers import AudioFormat, encoder_jobs
+from ..plan import SessionPlan
+from ..script.modes import MixSettings
+from ..script.timeline import Timeline
+from ..speech.pool import parallel_worth_it, speak_in_pool
+from ..speech.pronounce import pronouncer_for_plan
+from ..speech.synth import SpeechSource
+from ..system.cache import Cache, content_key
+from ..system.progress import Reporter
 
 MIX_VERSION = 1  # bump when mixing or the meter changes what a measured loudness refers to
 
@@ -86,7 +86,7 @@ def loudness(mix: MixInput, speech: SpeechSource, cache: Cache, reporter: Report
     known = cache.get_mix(key)
     if known is not None:
         return known, False
-    from .loudness import LoudnessMeter  # the meter's filters cost time to set up: only when something changed
+    from ..audio.loudness import LoudnessMeter  # the meter's filters cost time to set up: only when something changed
 
     meter = LoudnessMeter(SAMPLE_RATE)
     reporter.start("Measuring loudness", mix.timeline.program_end)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from .text import bad_character
-from .timeline import Timeline
-from .units import SAMPLE_RATE
+from ..base.text import bad_character
+from ..base.units import SAMPLE_RATE
+from ..script.timeline import Timeline
 
 
 def one_line(text: str) -> str:

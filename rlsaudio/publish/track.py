@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import ffmpeg as ff
+from ..base.safeio import Staging, clean_stale
+from ..encode.formats import default_bitrate
+from ..encode.writers import audio_format, gapless_skip
+from ..plan import SessionPlan
+from ..script.timeline import Timeline
+from ..speech.engines.base import configure_pydub
+from ..system import ffmpeg as ff
+from ..system.cache import Cache
+from ..system.progress import Quiet, Reporter
 from . import sidecars, tags
-from .cache import Cache
-from .encode import audio_format, gapless_skip
-from .engines.base import configure_pydub
-from .formats import default_bitrate
 from .output import TrackFiles, check_output_dir, output_dir, safe_name
-from .plan import SessionPlan
 from .render import render_audio, speak
-from .report import Quiet, Reporter
-from .safeio import Staging, clean_stale
-from .timeline import Timeline
 
 GUID_NAMESPACE = uuid.UUID("6f1f3c1e-2b0e-4b8a-9a57-9d7f0b3c5a11")
 

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from . import limits
-from .errors import InputError, PointsError, Problem, RoutineError, at_origin
+from ..base import limits
+from ..base.errors import InputError, PointsError, Problem, RoutineError, at_origin
+from ..base.tomlfile import Checker, Source, parse_toml_bytes
+from ..base.units import format_ms
 from .routine import Routine, routine_from_source
-from .tomlfile import Checker, Source, parse_toml_bytes
-from .units import format_ms
 
 if TYPE_CHECKING:
     from .points import Point, PointLibrary
@@ -136,7 +136,7 @@ def _duration(ms: int) -> str:
 
 
 def _count(n: int) -> str:
-    from .units import number_words
+    from ..base.units import number_words
 
     return f"{number_words(n)} point" + ("" if n == 1 else "s")
 

@@ -14,10 +14,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from . import limits
-from .errors import InputError, Problem
-from .formats import format_names
-from .profile import VoiceProfile
+from ..base import limits
+from ..base.errors import InputError, Problem
+from ..encode.formats import format_names
+from ..speech.profile import VoiceProfile
 from .timeline import Style
 
 PACERS = ("tones", "silence")

@@ -19,9 +19,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import PointsError
-from ..tomlfile import Checker, Source as TomlSource, parse_toml_bytes, read_toml
-from ..units import show_value
+from ..base.errors import PointsError
+from ..base.tomlfile import Checker, parse_toml_bytes, read_toml
+from ..base.tomlfile import Source as TomlSource
+from ..base.units import show_value
+from ..data import data_file
+
 
 # Read-only mappings travel to playlist worker processes with the plans that hold them.
 def _read_only(items: dict) -> MappingProxyType:
@@ -227,7 +230,7 @@ def parse_points(text: str | bytes, name: str = "<points>") -> PointLibrary:
 
 @functools.cache
 def bundled_library() -> PointLibrary:
-    raw = (resources.files("rlsaudio.points") / BUNDLED_NAME).read_bytes()
+    raw = data_file(BUNDLED_NAME).read_bytes()
     source = parse_toml_bytes(raw, BUNDLED_NAME, "points", PointsError)
     check = Checker(source)
     data = source.data
@@ -307,7 +310,7 @@ def _load_cautions(check: Checker, data: dict[str, Any], existing: Mapping[str, 
 
 def _load_figures(check: Checker, data: dict[str, Any]) -> dict[str, Figure]:
     out = {}
-    folder = resources.files("rlsaudio.page") / "figures"
+    folder = data_file("figures")
     for key, table in _named_tables(check, data, "figures").items():
         place = f"figures.{key}"
         check.keys(table, place, FIGURE_KEYS)
@@ -316,7 +319,7 @@ def _load_figures(check: Checker, data: dict[str, Any]) -> dict[str, Figure]:
         viewbox = _viewbox(check, table, place)
         resource = folder / f"{key}.svg"
         if not resource.is_file():
-            check.problem(place, f"no drawing rlsaudio/page/figures/{key}.svg; add it or remove [{place}]")
+            check.problem(place, f"no drawing rlsaudio/data/figures/{key}.svg; add it or remove [{place}]")
             continue
         svg = resource.read_text(encoding="utf-8")
         drawn = _VIEWBOX.search(svg)

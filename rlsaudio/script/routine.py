@@ -13,17 +13,18 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from . import bundled, limits
-from .errors import Problem, RoutineError
-from .text import speakable
-from .tomlfile import Checker, Source, parse_toml_bytes, read_toml
-from .units import format_ms, parse_duration, show_value, spoken_duration
+from ..base import bundled, limits
+from ..base.errors import Problem, RoutineError
+from ..base.text import speakable
+from ..base.tomlfile import Checker, Source, parse_toml_bytes, read_toml
+from ..base.units import format_ms, parse_duration, show_value, spoken_duration
+from ..data import data_file
 
 if TYPE_CHECKING:
     from .points import Point, PointLibrary
 
 SIDES = ("right", "left")
-PACKAGE = "rlsaudio.routines"
+ROUTINES = data_file("routines")  # the bundled routines
 
 CUE_KEYS = ("start_cue", "end_cue", "countdown_cue", "halfway_cue", "get_ready")
 TOP_KEYS = ("title", "author", "description", "album", "pace", "pronounce", "steps")
@@ -285,7 +286,7 @@ def _point(check: Checker, table: dict[str, Any], place: str, library: "PointLib
     try:
         return library.lookup(code)
     except Exception as exc:  # PointsError: its message has the did-you-mean
-        from .errors import InputError
+        from ..base.errors import InputError
 
         if not isinstance(exc, InputError):
             raise
@@ -536,16 +537,16 @@ def _check_markup(check: Checker, place: str, text: str, available: set[str], ti
 
 
 def bundled_ids() -> list[str]:
-    return bundled.names(PACKAGE)
+    return bundled.names(ROUTINES)
 
 
 def load_bundled(routine_id: str, library: "PointLibrary | None" = None) -> Routine:
-    return routine_from_source(bundled.read_bundled(PACKAGE, routine_id, "routine", RoutineError), library)
+    return routine_from_source(bundled.read_bundled(ROUTINES, routine_id, "routine", RoutineError), library)
 
 
 def routine_source(ref: str) -> Source:
     """The parsed file of a bundled id (`acupressure`) or a path to a routine file."""
-    source, _ = bundled.resolve(ref, PACKAGE, "routine", RoutineError,
+    source, _ = bundled.resolve(ref, ROUTINES, "routine", RoutineError,
                                 lambda r: "no such routine file or bundled routine; bundled: " + ", ".join(bundled_ids()))
     return source
 

@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
-from .errors import FitError, Problem
+from ..base.errors import FitError, Problem
+from ..base.units import SAMPLE_RATE, format_length, format_ms, ms_to_samples, parse_duration, samples_to_seconds
 from .routine import INLINE_PAUSE, Breathing, Routine, Step
-from .units import SAMPLE_RATE, format_length, format_ms, ms_to_samples, parse_duration, samples_to_seconds
 
 SpeechLength = Callable[[str, float], int]
 

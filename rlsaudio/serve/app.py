@@ -43,11 +43,25 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import InputError, Problem, RlsaudioError
-from .feed import (AUDIO_TYPES, COVERS_DIR, FEED_NAME, FEED_TYPE, Cover, FeedTrack, Scan, channel_cover,
-                   check_folder, is_hidden, scan, servable_name, served_feed, url_path)
-from .text import printable
-from .units import SAMPLE_RATE, format_length
+from ..base.errors import InputError, Problem, RlsaudioError
+from ..base.text import printable
+from ..base.units import SAMPLE_RATE, format_length
+from ..publish.feed import (
+    AUDIO_TYPES,
+    COVERS_DIR,
+    FEED_NAME,
+    FEED_TYPE,
+    Cover,
+    FeedTrack,
+    Scan,
+    channel_cover,
+    check_folder,
+    is_hidden,
+    scan,
+    servable_name,
+    served_feed,
+    url_path,
+)
 
 DEFAULT_PORT = 8765
 # What is served, by suffix; everything else is 404.

@@ -17,10 +17,10 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from . import jobs as workers
-from .cache import Cache, Clip, decode_clip, encode_clip
+from ..base.errors import EngineError
+from ..system import workers
+from ..system.cache import Cache, Clip, decode_clip, encode_clip
 from .engines.base import get_engine
-from .errors import EngineError
 from .profile import VoiceProfile
 
 if TYPE_CHECKING:

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import InputError, Problem
+from ..base.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from .plan import SessionPlan
-    from .points import PointLibrary
+    from ..plan import SessionPlan
+    from ..script.points import PointLibrary
 
 # Bump when the same spoken text would reach an engine differently (it is part of every clip's
 # cache key); editing the table does not need it, since the key holds the spoken text itself.

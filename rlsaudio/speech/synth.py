@@ -18,10 +18,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import clips, threads
-from .cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
+from ..audio import clips
+from ..base.errors import EngineError, RenderError
+from ..system import threads
+from ..system.cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
 from .engines.base import get_engine, speak
-from .errors import EngineError, RenderError
 from .profile import VoiceProfile
 from .pronounce import Pronouncer
 

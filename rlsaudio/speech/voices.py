@@ -9,26 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import bundled
+from ..base import bundled
+from ..base.errors import EngineError, Problem, VoiceError, at_origin
+from ..base.tomlfile import Checker, Source
+from ..data import data_file
 from .engines.base import engine_class, engine_names, get_engine
-from .errors import EngineError, Problem, VoiceError, at_origin
 from .profile import VoiceProfile
-from .tomlfile import Checker, Source
 
-PACKAGE = "rlsaudio._voices"
+PROFILES = data_file("voices")  # the bundled voice profiles (voices/ at the top of a checkout)
 COMMON_KEYS = ("name", "description", "engine", "voice", "words_per_minute", "sentence_pause",
                "volume", "bedtime_rate", "timeout")
 PREFERRED_DEFAULTS = ("joe", "espeak")
 
 
 def bundled_voice_names() -> list[str]:
-    return bundled.names(PACKAGE)
+    return bundled.names(PROFILES)
 
 
 def load_profile(ref: str) -> VoiceProfile:
     """A bundled profile name (`joe`) or a path to a profile file."""
     source, name = bundled.resolve(
-        ref, PACKAGE, "voice profile", VoiceError,
+        ref, PROFILES, "voice profile", VoiceError,
         lambda r: "unknown voice; available voices: " + ", ".join(available_voice_names())
         + " (or give a profile file path)")
     return profile_from_source(source, name)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .safeio import write_atomic
+from ..base.safeio import write_atomic
 
 MAGIC = b"RLSCLIP1"
 CLIP_PIPELINE_VERSION = 11  # bump when trimming, leveling or fading changes

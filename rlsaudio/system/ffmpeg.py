@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import shutil
+import signal
 import subprocess
 import tempfile
 from functools import cache
@@ -23,9 +23,9 @@ from typing import IO, Iterator
 
 import numpy as np
 
-from . import limits
-from .errors import EncoderError, OutputError
-from .units import SAMPLE_RATE
+from ..base import limits
+from ..base.errors import EncoderError, OutputError
+from ..base.units import SAMPLE_RATE
 
 # Messages ffmpeg prints about its output while it may still exit 0.
 _WRITE_ERRORS = ("error closing file", "error writing", "no space left", "file too large", "disk quota",

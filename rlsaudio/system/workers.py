@@ -19,8 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
+from ..speech.engines.base import loaded_engines
 from . import threads
-from .engines.base import loaded_engines
 
 PR_SET_PDEATHSIG = 1
 UNWIND_S = 2.0  # a stopped worker's time to remove what it was writing

@@ -59,11 +59,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import memory, threads
-from .ffmpeg import encode_failure as _encode_failure, find as find_ffmpeg
-from .ffmpeg import messages as ffmpeg_messages, start as start_ffmpeg
-from .errors import EncoderError, OutputError
-from .units import SAMPLE_RATE
+from ...base.errors import EncoderError, OutputError
+from ...base.units import SAMPLE_RATE
+from ...system import memory, threads
+from ...system.ffmpeg import encode_failure as _encode_failure
+from ...system.ffmpeg import find as find_ffmpeg
+from ...system.ffmpeg import messages as ffmpeg_messages
+from ...system.ffmpeg import start as start_ffmpeg
 
 FRAME = 576  # samples per MPEG-2 layer III frame (one granule)
 _HEAD = 4 + 9  # frame header + mono MPEG-2 side information

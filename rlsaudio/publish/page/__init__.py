@@ -21,9 +21,9 @@ from importlib import resources
 from typing import Iterable, Mapping
 from urllib.parse import quote
 
-from ..errors import PointsError
-from ..timeline import Chapter, Timeline
-from ..units import SAMPLE_RATE
+from ...base.errors import PointsError
+from ...base.units import SAMPLE_RATE
+from ...script.timeline import Chapter, Timeline
 
 MODES = ("bedtime", "massage")
 FILE_ROLES = ("transcript", "chapters_vtt", "chapters_json", "lrc")

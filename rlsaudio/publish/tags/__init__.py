@@ -27,9 +27,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import limits
-from .errors import InputError, Problem, TagError, at_origin
-from .safeio import FileKind, read_regular
+from ...base import limits
+from ...base.errors import InputError, Problem, TagError, at_origin
+from ...base.safeio import FileKind, read_regular
+from ...data import data_file
 
 TOC_ID = "toc"
 
@@ -64,7 +65,7 @@ class TrackTags:
 @cache
 def fields() -> dict[str, dict[str, Any]]:
     """The tag field table: field -> {"kind", "id3", "mp4", "vorbis"}."""
-    table = tomllib.loads((resources.files("rlsaudio.data") / "tagfields.toml").read_text(encoding="utf-8"))
+    table = tomllib.loads((data_file("tagfields.toml")).read_text(encoding="utf-8"))
     return {name: {"kind": "text", **spec} for name, spec in table.items()}
 
 
@@ -516,7 +517,7 @@ def picture_type(data: bytes) -> str | None:
 
 
 def default_cover() -> tuple[bytes, str]:
-    return (resources.files("rlsaudio.assets") / "cover.png").read_bytes(), "image/png"
+    return data_file("cover.png").read_bytes(), "image/png"
 
 
 COVER_KIND = FileKind("cover", "give a .png or .jpg image", too_big="use a smaller image (600x600 is plenty)")

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import EngineError, VoiceError
-from ..units import SAMPLE_RATE
+from ...base.errors import EngineError, VoiceError
+from ...base.units import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -70,7 +70,7 @@ class Engine:
         raise NotImplementedError
 
 
-TEST_ENGINES = {"fake": "rlsaudio.engines.fake:FakeEngine"}
+TEST_ENGINES = {"fake": "rlsaudio.speech.engines.fake:FakeEngine"}
 
 
 def _test_engines_enabled() -> bool:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..errors import EngineError
-from ..units import SAMPLE_RATE
+from ...base.errors import EngineError
+from ...base.units import SAMPLE_RATE
 from .base import Engine, Option, segment
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from .. import memory
-from ..errors import EngineError
+from ...base.errors import EngineError
+from ...system import memory
 from .base import Engine, Option, segment
 
 if TYPE_CHECKING:

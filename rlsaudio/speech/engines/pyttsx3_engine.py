@@ -24,7 +24,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import EngineError
+from ...base.errors import EngineError
 from .base import Engine, Option, segment
 
 if TYPE_CHECKING:

@@ -1,1 +1,0 @@
-"""Voice profiles, installed with the package as rlsaudio._voices (see rlsaudio/voices.py)."""
