@@ -153,9 +153,9 @@ def fresh_env(cache: Path, **extra: str) -> dict[str, str]:
 FLOOR = """
 import sys, numpy as np
 from pathlib import Path
-from rlsaudio.encode import Mp3Writer, audio_format
-from rlsaudio.ffmpeg import find
-from rlsaudio.formats import default_bitrate
+from rlsaudio.encode.writers import Mp3Writer, audio_format
+from rlsaudio.system.ffmpeg import find
+from rlsaudio.encode.formats import default_bitrate
 fmt, raw, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 if fmt == "mp3":
     w = Mp3Writer(out, 64)  # one ffmpeg, single pass: the encoder alone
@@ -170,22 +170,22 @@ w.close()
 
 WRITE_PCM = """
 import sys
-from rlsaudio.cache import Cache
-from rlsaudio.cli import _request, build
-from rlsaudio.ffmpeg import find
-from rlsaudio.mix import chunks, to_int16
+from rlsaudio.system.cache import Cache
+from rlsaudio.cli.build import build
+from rlsaudio.cli.options import request
+from rlsaudio.system.ffmpeg import find
+from rlsaudio.audio.mix import chunks, to_int16
 from rlsaudio.plan import plan_track
-from rlsaudio.render import gain_for, loudness, mix_input, speak
-from rlsaudio.report import Quiet
-from rlsaudio.encode import audio_format
+from rlsaudio.publish.render import gain_for, loudness, mix_input, speak_and_time
+from rlsaudio.system.progress import Quiet
+from rlsaudio.encode.writers import audio_format
 routine, voice, fmt, out = sys.argv[1:5]
 params = build.make_context("build", [routine, "--voice", voice, *sys.argv[5:]]).params
 mode = {k: params[k] for k in ("voice", "mode", "length_ms", "tail_ms", "no_chime", "pacer", "soundscape",
                                "soundscape_db", "points_file")}
-plan = plan_track(_request(routine, **mode))
+plan = plan_track(request(routine, **mode))
 cache = Cache()
-speech = speak(plan, cache, Quiet())
-timeline = plan.timeline(speech.length)
+speech, timeline = speak_and_time(plan, cache, Quiet())
 mix = mix_input(plan, timeline, speech, find())
 level, _ = loudness(mix, speech, cache, Quiet())
 gain = 10 ** (gain_for(level, plan.mix, audio_format(fmt).codec_gain_db) / 20)

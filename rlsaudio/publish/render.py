@@ -52,6 +52,13 @@ def speak(plan: SessionPlan, cache: Cache, reporter: Reporter) -> SpeechSource:
     return speech
 
 
+def speak_and_time(plan: SessionPlan, cache: Cache, reporter: Reporter) -> tuple[SpeechSource, Timeline]:
+    """Speak every phrase (from the cache or now), then time the session with their exact lengths:
+    the one way a plan becomes its timeline, for `plan`, `build`, `compose` and playlists alike."""
+    speech = speak(plan, cache, reporter)
+    return speech, plan.timeline(speech.length)
+
+
 def mix_input(plan: SessionPlan, timeline: Timeline, speech: SpeechSource, ffmpeg: str | None) -> MixInput:
     settings = plan.mix
     scape = soundscapes.resolve(settings.soundscape, ffmpeg, plan.request.origins.get("soundscape"))

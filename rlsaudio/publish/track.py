@@ -12,7 +12,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..base.safeio import Staging, clean_stale
 from ..encode.formats import default_bitrate
@@ -25,7 +25,7 @@ from ..system.cache import Cache
 from ..system.progress import Quiet, Reporter
 from . import sidecars, tags
 from .output import TrackFiles, check_output_dir, output_dir, safe_name
-from .render import render_audio, speak
+from .render import render_audio, speak_and_time
 
 GUID_NAMESPACE = uuid.UUID("6f1f3c1e-2b0e-4b8a-9a57-9d7f0b3c5a11")
 
@@ -56,6 +56,38 @@ class Track:
     timeline: Timeline | None = None
 
 
+def track_options(fmt: str, bitrate: str | None = None, cover: Path | None = None, page: bool = True) -> TrackOptions:
+    """TrackOptions from what a person chose: the bitrate checked against the format, the cover read and checked."""
+    from ..encode.formats import parse_bitrate
+    from .tags import load_cover
+
+    return TrackOptions(format=fmt, bitrate_k=parse_bitrate(bitrate, fmt=fmt) if bitrate else default_bitrate(fmt),
+                        cover=load_cover(cover) if cover else None, page=page)
+
+
+def build_tracks(requests: list, out_dir: Path, options: TrackOptions, reporter: Reporter) -> Iterator[Track]:
+    """Plan every track first (nothing is written if one is invalid), refuse name clashes, then build
+    each, yielding it as it is published."""
+    from ..base.errors import InputError, Problem
+    from ..plan import plan_track
+    from .output import same_file_key
+
+    plans = [plan_track(r) for r in requests]
+    seen: dict[str, str] = {}
+    for p in plans:
+        key = same_file_key(file_stem(p, options))
+        if key in seen:
+            raise InputError(Problem(p.request.shown, f"would be written to the same file as {seen[key]} "
+                                     f"({safe_name(p.title)}{'.' + options.format}); give one of them another title, "
+                                     "or build them one at a time with -o"))
+        seen[key] = p.request.shown
+    for p in plans:
+        for warning in p.warnings:
+            reporter.warn(f"warning: {warning}")
+    for p in plans:
+        yield build_track(p, out_dir, options, reporter)
+
+
 def file_stem(plan: SessionPlan, options: TrackOptions) -> str:
     return options.file_stem or safe_name(plan.title)
 
@@ -81,8 +113,7 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
     fmt = audio_format(options.format)
     files = TrackFiles(out_dir, file_stem(plan, options), fmt.suffix)
     shown = str(files.audio)
-    speech = speak(plan, cache, reporter)
-    timeline = plan.timeline(speech.length)
+    speech, timeline = speak_and_time(plan, cache, reporter)
     folder = output_dir(out_dir)
     clean_stale(folder)
     artist = options.artist or plan.routine.author or "rlsaudio"

@@ -14,7 +14,6 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -203,6 +202,19 @@ class PointLibrary:
         if close:
             return f'unknown point {shown}; did you mean "{names[close[0]]}"?'
         return f"unknown point {shown}; known points: " + ", ".join(p.code for p in self.points)
+
+
+def point_json(library: PointLibrary, point: Point) -> dict:
+    """Every field of a point, for `rlsaudio points --json` and the app: names, place, sides,
+    positions on its figure and the cautions it carries."""
+    return {
+        "code": point.code, "spoken": point.spoken, "name": point.name, "aliases": list(point.aliases),
+        "note": point.note,
+        "kind": point.kind, "source": point.source, "region": point.region, "location": point.location,
+        "find": point.find, "laterality": point.laterality, "figure": point.figure,
+        "positions": {side: list(xy) for side, xy in point.positions.items()},
+        "cautions": [{"key": c.key, "say": c.say, "text": c.text} for c in library.cautions_of(point.code)],
+    }
 
 
 def normalise(code: str) -> str:

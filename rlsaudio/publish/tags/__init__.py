@@ -23,7 +23,6 @@ import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator
 

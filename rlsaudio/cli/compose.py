@@ -1,0 +1,91 @@
+"""`rlsaudio compose`: a session of your own from points of the library, with its routine file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from ..base.units import SAMPLE_RATE, format_length
+from ..system.progress import TerminalReporter
+from .options import TEXT, Duration, mode_options, out_dir_option, output_options, request, track_options
+
+
+def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Point codes from the command line: `SP 6 K 3` as well as `"SP 6" "K 3"`."""
+    codes: list[str] = []
+    for word in words:
+        if word.isdigit() and codes and codes[-1].isalpha():
+            codes[-1] = f"{codes[-1]} {word}"
+        else:
+            codes.append(word)
+    return tuple(codes)
+
+
+@click.command()
+@click.argument("codes", nargs=-1, required=True, metavar="POINT...")
+@click.option("--hold", "hold_ms", type=Duration(300_000, 20_000, what="a hold", example="1m"), metavar="DURATION",
+              help="Hold each point this long per side (20s to 5m). Default: 1 minute, or what --length leaves.")
+@click.option("--title", type=TEXT, help='Track title (default: the points, e.g. "Acupressure: SP 6, K 3").')
+@click.option("--breathe", is_flag=True, help="Paced breathing cues inside every hold.")
+@click.option("--routine-only", is_flag=True, help="Write the routine file only; build nothing.")
+@out_dir_option("Folder for the track and its routine file.")
+@output_options
+@mode_options
+def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate, cover, no_page, **mode):
+    """Make a session of your own from points of the library, and build it.
+
+    Writes an editable routine file beside the track: an introduction, the safety words,
+    slow breathing, each point with its name, location and both sides where paired, and a
+    closing. --length sets the whole session (the hold per side is chosen to fit it
+    exactly); --hold fixes the hold instead.
+
+    \b
+    Examples:
+      rlsaudio compose "SP 6" "K 3" "LV 3" --length 12m --mode bedtime
+      rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
+    """
+    from ..plan import plan_track
+    from ..publish.track import build_track, file_stem
+    from ..script.compose import Composition, routine_text
+
+    if hold_ms is not None and mode["length_ms"] is not None:
+        raise click.UsageError("give --length (the session) or --hold (each hold), not both")
+    composition = Composition(_codes(codes), title, hold_ms, breathe, source="")
+    plan = plan_track(request("", compose=composition, **mode))
+    options = track_options(fmt, bitrate, cover, no_page)
+    name = file_stem(plan, options) + ".toml"
+    reporter = TerminalReporter()
+
+    def routine_file(timeline) -> dict[str, str]:
+        fitted = composition
+        if timeline is not None and mode["length_ms"] is not None:
+            holds = [s.end - s.start for s in timeline.spans if s.kind == "hold"]
+            fitted = replace(composition, hold_ms=round(min(holds) * 1000 / SAMPLE_RATE))
+        head = f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to match " \
+               "it exactly.\n" if timeline is not None and mode["length_ms"] is not None else ""
+        return {name: head + routine_text(fitted, plan.library)}
+
+    if routine_only:
+        timeline = None
+        if mode["length_ms"] is not None:
+            from ..publish.render import speak_and_time
+            from ..system.cache import Cache
+
+            _, timeline = speak_and_time(plan, Cache(), reporter)
+        _write_files(out_dir, routine_file(timeline))
+        reporter.line(str(out_dir / name))
+        return
+    track = build_track(plan, out_dir, options, reporter, extras=routine_file)
+    reporter.line(f"{track.path}  {format_length(track.length)}")
+    reporter.line(f"{out_dir / name}  the routine, to edit and build again")
+
+
+def _write_files(folder: Path, files: dict[str, str]) -> None:
+    from ..base.safeio import Staging
+    from ..publish.output import output_dir
+
+    output_dir(folder)
+    with Staging(folder) as stage:
+        stage.commit([stage.text(folder / name, text) for name, text in files.items()])
