@@ -62,6 +62,11 @@ def ms_to_samples(ms: int) -> int:
     return (ms * SAMPLE_RATE + 500) // 1000
 
 
+def samples_to_ms(n: int) -> int:
+    """Samples as whole milliseconds, rounded to the nearest (the inverse of ms_to_samples)."""
+    return (n * 1000 + SAMPLE_RATE // 2) // SAMPLE_RATE
+
+
 def samples_to_seconds(n: int) -> float:
     return round(n / SAMPLE_RATE, 3)
 
@@ -96,22 +101,21 @@ def format_ms(ms: int) -> str:
     return out or "0s"
 
 
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
-
 def number_words(n: int) -> str:
-    """0 to 999 in words, as a narrator says them: 45 -> "forty-five"."""
+    """0 to 999 in words, as a narrator says them: 45 -> "forty-five" (the words: data/narration.toml)."""
+    from ..data import data_table
+
+    words = data_table("narration.toml")["numbers"]
+    ones, tens = words["ones"], words["tens"]
     if not 0 <= n < 1000:
         return str(n)
     if n < 20:
-        return _ONES[n]
+        return ones[n]
     if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+        ten, one = divmod(n, 10)
+        return tens[ten] + (f"-{ones[one]}" if one else "")
     hundreds, rest = divmod(n, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+    return f"{ones[hundreds]} {words['hundred']}" + (f" and {number_words(rest)}" if rest else "")
 
 
 def _unit(n: int, name: str) -> str:

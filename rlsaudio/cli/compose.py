@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..base.units import SAMPLE_RATE, format_length
+from ..base.units import format_length, samples_to_ms
 from ..system.progress import TerminalReporter
 from .options import TEXT, Duration, mode_options, out_dir_option, output_options, request, track_options
 
@@ -62,7 +62,7 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
         fitted = composition
         if timeline is not None and mode["length_ms"] is not None:
             holds = [s.end - s.start for s in timeline.spans if s.kind == "hold"]
-            fitted = replace(composition, hold_ms=round(min(holds) * 1000 / SAMPLE_RATE))
+            fitted = replace(composition, hold_ms=samples_to_ms(min(holds)))
         head = f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to match " \
                "it exactly.\n" if timeline is not None and mode["length_ms"] is not None else ""
         return {name: head + routine_text(fitted, plan.library)}

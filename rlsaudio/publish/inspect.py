@@ -13,7 +13,7 @@ from typing import Any
 
 from ..base.errors import InputError, Problem, RenderError, TagError
 from ..base.safeio import FileKind, check_regular
-from ..base.units import SAMPLE_RATE
+from ..base.units import SAMPLE_RATE, samples_to_seconds
 from ..encode.formats import label
 from ..system.ffmpeg import Decoder, last_line
 
@@ -68,8 +68,8 @@ def inspect_track(path: Path) -> dict[str, Any]:
     return {
         "file": str(path),
         **{key: tags.get(key) for key in ("title", "artist", "album", "track", "genre", "year", "comment", "guid")},
-        "duration": round(stats["samples"] / SAMPLE_RATE, 3),
-        "session_duration": round(session_samples / SAMPLE_RATE, 3) if has_tail else None,
+        "duration": samples_to_seconds(stats["samples"]),
+        "session_duration": samples_to_seconds(session_samples) if has_tail else None,
         "loudness_lufs": _round(stats["session_lufs"] if has_tail else stats["whole_lufs"]),
         "whole_file_lufs": _round(stats["whole_lufs"]),
         "true_peak_dbtp": _round(stats["true_peak"]),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..audio import soundscape as soundscapes
 from ..audio.mix import MixInput, chunks, to_int16
-from ..base.units import SAMPLE_RATE
+from ..base.units import SAMPLE_RATE, ms_to_samples
 from ..encode.writers import AudioFormat, encoder_jobs
 from ..plan import SessionPlan
 from ..script.modes import MixSettings
@@ -65,7 +65,7 @@ def mix_input(plan: SessionPlan, timeline: Timeline, speech: SpeechSource, ffmpe
     return MixInput(
         timeline=timeline, speech=speech, volume_db=plan.voice.volume_db,
         soundscape=scape, soundscape_db=settings.soundscape_db,
-        soundscape_fade_in=settings.soundscape_fade_in_ms * SAMPLE_RATE // 1000,
+        soundscape_fade_in=ms_to_samples(settings.soundscape_fade_in_ms),
         soundscape_fade_out=max(timeline.fade_out, 5 * SAMPLE_RATE),
     )
 

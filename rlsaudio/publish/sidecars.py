@@ -11,17 +11,13 @@ from __future__ import annotations
 import json
 
 from ..base.text import bad_character
-from ..base.units import SAMPLE_RATE
+from ..base.units import SAMPLE_RATE, samples_to_ms, samples_to_seconds
 from ..script.timeline import Timeline
 
 
 def one_line(text: str) -> str:
     """Text safe inside one line of a line-based format: controls and line breaks become spaces."""
     return " ".join("".join(" " if bad_character(ch) else ch for ch in text).split())
-
-
-def ms(samples: int) -> int:
-    return (samples * 1000 + SAMPLE_RATE // 2) // SAMPLE_RATE
 
 
 def _lrc_time(t: int) -> str:
@@ -37,7 +33,7 @@ def _vtt_time(t: int) -> str:
 
 def spoken_lines(timeline: Timeline) -> list[tuple[int, int, str]]:
     """(start ms, end ms, sentence) for every spoken sentence."""
-    return [(ms(e.start), ms(e.end), e.text) for e in timeline.events if e.kind == "speech"]
+    return [(samples_to_ms(e.start), samples_to_ms(e.end), e.text) for e in timeline.events if e.kind == "speech"]
 
 
 def lrc(timeline: Timeline, *, title: str, artist: str, album: str) -> str:
@@ -62,7 +58,7 @@ def transcript_vtt(timeline: Timeline) -> str:
 
 def chapters_vtt(timeline: Timeline) -> str:
     """WebVTT chapters: one cue per chapter, for players and <track kind="chapters">."""
-    cues = [f"chapter-{i}\n{_vtt_time(ms(c.start))} --> {_vtt_time(ms(c.end))}\n{_vtt_text(c.title)}"
+    cues = [f"chapter-{i}\n{_vtt_time(samples_to_ms(c.start))} --> {_vtt_time(samples_to_ms(c.end))}\n{_vtt_text(c.title)}"
             for i, c in enumerate(timeline.chapters, start=1)]
     return "WEBVTT\n\n" + "\n\n".join(cues) + ("\n" if cues else "")
 
@@ -74,7 +70,7 @@ def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str) ->
         "title": one_line(title),
         "author": one_line(artist),
         "podcastName": one_line(album),
-        "chapters": [{"startTime": round(c.start / SAMPLE_RATE, 3), "endTime": round(c.end / SAMPLE_RATE, 3),
+        "chapters": [{"startTime": samples_to_seconds(c.start), "endTime": samples_to_seconds(c.end),
                       "title": one_line(c.title)} for c in timeline.chapters],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

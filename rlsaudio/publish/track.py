@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..base.safeio import Staging, clean_stale
+from ..base.units import samples_to_ms
 from ..encode.formats import default_bitrate
 from ..encode.writers import audio_format, gapless_skip
 from ..plan import SessionPlan
@@ -156,7 +157,7 @@ def _page(plan: SessionPlan, timeline: Timeline, files: TrackFiles, roles: list[
 
 def _chapters(timeline: Timeline, delay: int = 0) -> tuple[tags.Chapter, ...]:
     """The chapters in milliseconds, at their planned times plus `delay` samples."""
-    ms = sidecars.ms
+    ms = samples_to_ms
     return tuple(tags.Chapter(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
 
 
@@ -167,7 +168,7 @@ def _tags(plan: SessionPlan, timeline: Timeline, audio: Path, artist: str, album
     # delay. M4B and Opus chapters are on the presented timeline, after the priming that the edit
     # list or pre-skip trims (measured: ffmpeg lists them at their planned times), so no shift.
     delay = gapless_skip(audio) if options.format == "mp3" else 0
-    ms = sidecars.ms
+    ms = samples_to_ms
     return tags.TrackTags(
         title=plan.title, artist=artist, album=album, track=options.track, track_total=options.track_total,
         genre="Speech", year=str(datetime.date.today().year), comment=plan.routine.description,
