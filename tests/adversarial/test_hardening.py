@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from audio import SR, decode
+from places import FAKE_VOICE
 
 from rlsaudio.cli import cli
 
-DATA = Path(__file__).parent / "data"
-FAKE = str(DATA / "fake.toml")
+FAKE = FAKE_VOICE
 GOOD = 'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hello there."\nhold = 2\n'
 
 

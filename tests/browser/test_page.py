@@ -21,15 +21,16 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from browser import browser, errors  # noqa: F401  (browser is a fixture)
+from chromium import browser, errors  # noqa: F401  (browser is a fixture)
 from click.testing import CliRunner
+from places import FAKE_VOICE
 
 import rlsaudio
 from rlsaudio.cli import cli
 from rlsaudio.script.points import bundled_library
 
 MAX_PAGE = 300_000
-FAKE = str(Path(__file__).parent / "data" / "fake.toml")
+FAKE = FAKE_VOICE
 
 ROUTINE = '''
 title = "Page test"

@@ -7,31 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio import SR, decode, ebur128, planned_silences, silent_run_around
+from places import routine_text
 
 from rlsaudio.audio.loudness import measure
 from rlsaudio.cli import cli
 from rlsaudio.speech.engines.fake import FakeEngine
-
-SHORT = '''
-title = "Short session"
-author = "Test Author"
-description = "A short routine for tests."
-[[steps]]
-title = "Settle"
-say = "Lie down. [2s] Let your legs go heavy."
-pause = "3s"
-[[steps]]
-title = "Press"
-sides = ["right", "left"]
-say = "Find your {side} calf."
-hold = 4
-rest = 3
-repeat = 2
-[[steps]]
-title = "Rub"
-say = "Rub the ankle."
-massage = 5
-'''
 
 
 def plan(runner, routine, *args):
@@ -70,7 +50,7 @@ def check_timing(mp3: Path, data: dict) -> int:
 
 
 def test_build_matches_the_plan_to_the_sample_and_silences_to_25ms(runner, write, tmp_path, fake_voice):
-    routine = write("short.toml", SHORT)
+    routine = write("short.toml", routine_text())
     data = plan(runner, routine, "--voice", fake_voice)
     mp3 = build(runner, routine, tmp_path / "out", "--voice", fake_voice)
     assert mp3.name == "Short session.mp3"
@@ -106,14 +86,14 @@ def test_real_voice_espeak_bundled_routine(runner, tmp_path):
 
 @pytest.mark.engine
 def test_real_voice_piper(runner, write, tmp_path):
-    routine = write("short.toml", SHORT)
+    routine = write("short.toml", routine_text())
     data = plan(runner, routine, "--voice", "joe")
     mp3 = build(runner, routine, tmp_path, "--voice", "joe")
     assert check_timing(mp3, data) >= 7
 
 
 def test_warm_rebuild_synthesises_nothing_and_is_identical(runner, write, tmp_path, fake_voice):
-    routine = write("short.toml", SHORT)
+    routine = write("short.toml", routine_text())
     first = build(runner, routine, tmp_path / "a", "--voice", fake_voice)
     FakeEngine.calls.clear()
     second = build(runner, routine, tmp_path / "b", "--voice", fake_voice)
@@ -139,7 +119,7 @@ def test_safe_file_names_stay_inside_the_output_folder(runner, write, tmp_path, 
 
 def test_a_failed_build_leaves_the_existing_track_untouched(runner, write, tmp_path, fake_voice):
     out = tmp_path / "out"
-    routine = write("short.toml", SHORT)
+    routine = write("short.toml", routine_text())
     good = build(runner, routine, out, "--voice", fake_voice)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     failing = write("fail.toml", 'engine = "fake"\nfail_on = "ankle"\n')
@@ -155,7 +135,7 @@ def test_interrupted_encode_removes_its_temporary_file(runner, write, tmp_path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr("rlsaudio.publish.tags.write_tags", explode)
-    routine = write("short.toml", SHORT)
+    routine = write("short.toml", routine_text())
     out = tmp_path / "out"
     result = runner.invoke(cli, ["build", str(routine), "-o", str(out), "--voice", fake_voice])
     assert result.exit_code == 130
@@ -201,7 +181,7 @@ def test_bad_bitrate(runner):
 def test_bitrate_is_constant(runner, write, tmp_path, fake_voice):
     from mutagen.mp3 import MP3, BitrateMode
 
-    routine = write("short.toml", SHORT)
+    routine = write("short.toml", routine_text())
     mp3 = build(runner, routine, tmp_path, "--voice", fake_voice, "--bitrate", "48k")
     info = MP3(str(mp3)).info
     assert info.bitrate == 48000 and info.channels == 1 and info.sample_rate == SR
@@ -209,8 +189,8 @@ def test_bitrate_is_constant(runner, write, tmp_path, fake_voice):
 
 
 def test_output_lines_name_path_and_length(runner, write, tmp_path, fake_voice):
-    routine = write("short.toml", SHORT)
-    other = write("other.toml", SHORT.replace("Short session", "Other session"))
+    routine = write("short.toml", routine_text())
+    other = write("other.toml", routine_text("Other session"))
     result = runner.invoke(cli, ["build", str(routine), str(other), "-o", str(tmp_path / "o"), "--voice", fake_voice])
     lines = result.stdout.splitlines()
     assert [line.split("  ")[0] for line in lines] == [str(tmp_path / "o" / f"{t} session.mp3") for t in ("Short", "Other")]

@@ -1,16 +1,15 @@
 """`rlsaudio points` and `rlsaudio compose`: the library on the command line, and sessions made from it."""
 
 import json
-from pathlib import Path
 
 import pytest
 from audio import SR, decode
+from places import FAKE_VOICE
 
 from rlsaudio.cli import cli
 from rlsaudio.script.points import load_library
 
-DATA = Path(__file__).parent / "data"
-FAKE = str(DATA / "fake.toml")
+FAKE = FAKE_VOICE
 
 
 def run(runner, *args):

@@ -15,6 +15,7 @@ import pytest
 from audio import SR, decode, ebur128, ffmetadata, planned_silences, silent_run_around
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
+from places import FAKE_VOICE
 
 from rlsaudio.base.errors import OutputError, TagError
 from rlsaudio.cli import cli
@@ -55,7 +56,7 @@ def built(tmp_path_factory):
     """(plan, track) for each format and mode, built once for the module."""
     from click.testing import CliRunner
 
-    voice = str(Path(__file__).parent / "data" / "fake.toml")
+    voice = FAKE_VOICE
     root = tmp_path_factory.mktemp("formats")
     routine = root / "short.toml"
     routine.write_text(ROUTINE, encoding="utf-8")

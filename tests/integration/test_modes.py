@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio import SR, decode, ebur128
+from places import FAKE_VOICE
 
 from rlsaudio.audio.loudness import measure, short_term_series
 from rlsaudio.cli import cli
@@ -46,7 +47,7 @@ def renders(tmp_path_factory, request):
     """One massage and one bedtime render (with brown noise and a 40 s tail), plus plans."""
     from click.testing import CliRunner
 
-    voice = str(Path(__file__).parent / "data" / "fake.toml")
+    voice = FAKE_VOICE
     root = tmp_path_factory.mktemp("modes")
     routine = root / "mode.toml"
     routine.write_text(ROUTINE)

@@ -6,35 +6,19 @@ from pathlib import Path
 import pytest
 from audio import SR, decode, ffmetadata
 from mutagen.id3 import ID3
+from places import routine_text
 
 from rlsaudio.base.errors import PlaylistError
 from rlsaudio.cli import cli
 from rlsaudio.publish.album import load_playlist
 
-SHORT = '''
-title = "{title}"
-[[steps]]
-title = "Settle"
-say = "Lie down, and let your legs go heavy. Drink some water."
-pause = "3s"
-[[steps]]
-title = "Press"
-sides = ["right", "left"]
-say = "Find your {{side}} calf."
-hold = 3
-rest = 2
-repeat = 2
-[[steps]]
-title = "Rub"
-say = "Rub the ankle in small circles."
-massage = 4
-'''
-
 
 @pytest.fixture
 def shorts(write):
     """Two short routines with sides, holds, rests and a massage: the mechanics of a real one."""
-    return [write(f"{name}.toml", SHORT.format(title=title))
+    return [write(f"{name}.toml", routine_text(title, author=None, description=None, hold=3, rest=2, massage=4,
+                                                        settle="Lie down, and let your legs go heavy. Drink some water.",
+                                                        rub="Rub the ankle in small circles."))
             for name, title in (("calm", "Calm evening"), ("feet", "Feet and ankles"))]
 
 

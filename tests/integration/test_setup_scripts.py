@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 import terminal
-
-ROOT = Path(__file__).resolve().parent.parent
+from places import ROOT
 
 FAKE_PYTHON = r"""#!/usr/bin/env bash
 # A stand-in for python: enough of it for scripts/_venv.sh.

@@ -25,11 +25,11 @@ import podcastparser
 import pytest
 from click.testing import CliRunner
 from mutagen.id3 import ID3
+from places import FAKE_VOICE, ROOT
 
 from rlsaudio.cli import cli
 from rlsaudio.serve.app import Refused, host_allowed, lan_address, path_segments, qr_text
 
-ROOT = Path(__file__).resolve().parents[1]
 ROUTINE = '''
 title = "{title}"
 author = "Test Author"
@@ -78,7 +78,7 @@ def build_folder(tmp: Path, fake_voice: str) -> Path:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
-    out = build_folder(tmp, str(ROOT / "tests" / "data" / "fake.toml"))
+    out = build_folder(tmp, FAKE_VOICE)
     secret = b"TOP-SECRET-" + secrets.token_hex(16).encode()
     (tmp / "secret.mp3").write_bytes(secret)  # an allowed suffix: only containment keeps it out
     (tmp / "secret.txt").write_bytes(secret)

@@ -1,10 +1,11 @@
-"""The bundled routines as health guidance (issue 13): safety words first, true spoken durations,
+"""The bundled routines as health guidance: safety words first, true spoken durations,
 no repeated introductions, the sources' facts and hedges. Checked through `plan --json`."""
 
 import json
 import re
 
 import pytest
+from places import PACKAGE
 
 from rlsaudio.cli import cli
 from rlsaudio.script.routine import load_bundled
@@ -171,7 +172,7 @@ def test_validate_warns_where_narration_states_a_length_that_length_could_change
     assert result.stderr == (f'warning: {routine}:4: steps[0].say: says "ten seconds", but --length can change this '
                              "step's rest; write {rest} to speak its real length (which --length then keeps)\n")
     for rid in ("acupressure", "foot-reflexology"):
-        result = runner.invoke(cli, ["validate", f"rlsaudio/data/routines/{rid}.toml"])
+        result = runner.invoke(cli, ["validate", str(PACKAGE / "data" / "routines" / f"{rid}.toml")])
         assert result.exit_code == 0 and result.stderr == "", result.stderr
 
 

@@ -1,4 +1,4 @@
-"""Issue 10: no crash a user can reach, errors with their lines, and a house whose data flows one way."""
+"""No crash a user can reach, errors with their lines, and a house whose data flows one way."""
 
 import ast
 import json
@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pytest
 from audio import SR, decode, ebur128
+from places import FAKE_VOICE, PACKAGE, RLSAUDIO, ROOT
 
 from rlsaudio.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "rlsaudio"
-DATA = Path(__file__).parent / "data"
-FAKE = str(DATA / "fake.toml")
-RLSAUDIO = [sys.executable, "-m", "rlsaudio"]
+FAKE = FAKE_VOICE
 
 
 # --------------------------------------------------------------------------- the house
@@ -93,7 +90,7 @@ def test_the_fake_engine_is_not_offered_to_users():
 
 
 @pytest.mark.slow
-def test_1_a_plain_pip_install_gives_a_working_tool_with_both_voices(tmp_path):
+def test_a_plain_pip_install_gives_a_working_tool_with_both_voices(tmp_path):
     """From a fresh venv (on RLSAUDIO_SMOKE_PYTHON when set: CI's Python 3.13 smoke test)."""
     venv = tmp_path / "venv"
     subprocess.run([os.environ.get("RLSAUDIO_SMOKE_PYTHON", sys.executable), "-m", "venv", str(venv)], check=True)
@@ -137,7 +134,7 @@ def _start_joe_build(tmp_path: Path, **popen) -> tuple[subprocess.Popen, Path]:
 
 @pytest.mark.engine
 @pytest.mark.parametrize("how", ["terminal", "process"])
-def test_2_ctrl_c_during_a_real_joe_synthesis_exits_130_and_leaves_nothing(tmp_path, how):
+def test_ctrl_c_during_a_real_joe_synthesis_exits_130_and_leaves_nothing(tmp_path, how):
     proc, out = _start_joe_build(tmp_path, start_new_session=True)
     # wait until Piper is inside its synthesis: clips start to land in the cache
     deadline = time.monotonic() + 60
@@ -159,7 +156,7 @@ def test_2_ctrl_c_during_a_real_joe_synthesis_exits_130_and_leaves_nothing(tmp_p
 
 @pytest.mark.parametrize("args", [["plan", "acupressure", "--estimate"], ["routines"], ["voices"],
                                   ["plan", "acupressure", "--estimate", "--json"], ["--help"]])
-def test_3_a_closed_pipe_ends_quietly(args):
+def test_a_closed_pipe_ends_quietly(args):
     proc = subprocess.Popen([*RLSAUDIO, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     proc.stdout.readline()
@@ -170,7 +167,7 @@ def test_3_a_closed_pipe_ends_quietly(args):
     assert code in (0, 141)  # done before noticing, or stopped by the closed pipe (128 + SIGPIPE)
 
 
-def test_3_head_in_a_shell_pipeline():
+def test_head_in_a_shell_pipeline():
     done = subprocess.run(f"{sys.executable} -m rlsaudio plan acupressure --estimate | head -3", shell=True,
                           capture_output=True, text=True)
     assert len(done.stdout.splitlines()) == 3 and done.stderr == ""
@@ -179,7 +176,7 @@ def test_3_head_in_a_shell_pipeline():
 # --------------------------------------------------------------------------- 4: {side} in a title
 
 
-def test_4_side_in_a_title_names_the_side_and_the_title_gets_no_suffix(runner, write, fake_voice):
+def test_side_in_a_title_names_the_side_and_the_title_gets_no_suffix(runner, write, fake_voice):
     path = write("calf.toml", 'title = "T"\n[[steps]]\ntitle = "Calf stretch, {side} leg"\nsides = ["right", "left"]\n'
                               'say = "Stretch your {side} calf."\nhold = 3\n')
     data = json.loads(runner.invoke(cli, ["plan", str(path), "--voice", fake_voice, "--json"]).stdout)
@@ -190,7 +187,7 @@ def test_4_side_in_a_title_names_the_side_and_the_title_gets_no_suffix(runner, w
 # --------------------------------------------------------------------------- 5, 6: playlist files and lines
 
 
-def test_5_validate_knows_a_playlist_and_checks_its_tracks(runner, write):
+def test_validate_knows_a_playlist_and_checks_its_tracks(runner, write):
     write("calf.toml", 'title = "Calf"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nhold = 3\n')
     broken = write("broken.toml", 'title = "B"\n[[steps]]\ntitle = "A"\nhold = "ten"\n')
     week = write("week.toml", 'name = "Week"\n[[tracks]]\nroutine = "calf.toml"\n[[tracks]]\nroutine = "acupressure"\n')
@@ -204,7 +201,7 @@ def test_5_validate_knows_a_playlist_and_checks_its_tracks(runner, write):
                              '"90s", got "ten"\n')
 
 
-def test_5_a_routine_given_to_playlist_alone_says_what_to_do(runner, write):
+def test_a_routine_given_to_playlist_alone_says_what_to_do(runner, write):
     stretch = write("stretch.toml", 'title = "S"\n[[steps]]\ntitle = "A"\nsay = "Hi."\n')
     result = runner.invoke(cli, ["playlist", str(stretch)])
     assert result.exit_code == 2
@@ -218,14 +215,14 @@ def test_5_a_routine_given_to_playlist_alone_says_what_to_do(runner, write):
     ('title = "T"\n[[steps]]\ntitle = "A"\nsay = "x"\n[steps.extra]\nx = 1\n',
      '{f}:5: steps[0].extra: unknown key; allowed keys: '),
 ])
-def test_6_every_problem_names_its_line(runner, write, text, expected):
+def test_every_problem_names_its_line(runner, write, text, expected):
     path = write("s2.toml", text)
     result = runner.invoke(cli, ["validate", str(path)])
     assert result.exit_code == 2
     assert any(line.startswith(expected.format(f=path)) for line in result.stderr.splitlines()), result.stderr
 
 
-def test_6_a_playlist_track_length_out_of_reach_names_its_line(runner, write, fake_voice):
+def test_a_playlist_track_length_out_of_reach_names_its_line(runner, write, fake_voice):
     write("calf.toml", 'title = "Calf"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nhold = 3\npause = 10\n')
     week = write("week.toml", f'name = "Week"\nvoice = "{fake_voice}"\n\n[[tracks]]\nroutine = "calf.toml"\n'
                               'length = "15m"\n')
@@ -236,7 +233,7 @@ def test_6_a_playlist_track_length_out_of_reach_names_its_line(runner, write, fa
     assert line.endswith("choose a length in that range")
 
 
-def test_6_bedtime_tail_and_cover_problems_name_the_playlist_file(runner, write):
+def test_bedtime_tail_and_cover_problems_name_the_playlist_file(runner, write):
     week = write("week.toml", 'name = "W"\ncover = "cover.jpg"\nmode = "bedtime"\n[[tracks]]\n'
                               'routine = "acupressure"\ntail = "10s"\n')
     result = runner.invoke(cli, ["playlist", str(week)])
@@ -247,7 +244,7 @@ def test_6_bedtime_tail_and_cover_problems_name_the_playlist_file(runner, write)
     ]
 
 
-def test_6_a_missing_engine_is_a_failure_of_the_installation(runner, write):
+def test_a_missing_engine_is_a_failure_of_the_installation(runner, write):
     gone = write("gone.toml", 'engine = "fake"\nunavailable = "not installed"\n')
     result = runner.invoke(cli, ["build", "acupressure", "--voice", str(gone)])
     assert result.exit_code == 1
@@ -257,7 +254,7 @@ def test_6_a_missing_engine_is_a_failure_of_the_installation(runner, write):
 # --------------------------------------------------------------------------- 7: inspect a bedtime track
 
 
-def test_7_inspect_shows_the_session_loudness_and_the_whole_file(runner, write, tmp_path, fake_voice):
+def test_inspect_shows_the_session_loudness_and_the_whole_file(runner, write, tmp_path, fake_voice):
     routine = write("r.toml", 'title = "Night"\n[[steps]]\ntitle = "A"\nsay = "Lie down and let go."\nhold = 20\n'
                               'breathe = true\n')
     out = tmp_path / "out"
@@ -276,7 +273,7 @@ def test_7_inspect_shows_the_session_loudness_and_the_whole_file(runner, write, 
 
 
 @pytest.mark.engine
-def test_9_plan_and_build_agree_whatever_the_cache_held(runner, write, tmp_path, monkeypatch):
+def test_plan_and_build_agree_whatever_the_cache_held(runner, write, tmp_path, monkeypatch):
     routine = write("r.toml", 'title = "R"\n[[steps]]\ntitle = "A"\nsay = "Rest for ten seconds. Drink some water. '
                               'Move to your right foot."\nhold = 3\n')
     monkeypatch.setenv("RLSAUDIO_CACHE", str(tmp_path / "cache"))
@@ -291,7 +288,7 @@ def test_9_plan_and_build_agree_whatever_the_cache_held(runner, write, tmp_path,
     assert abs(len(decode(tmp_path / "o" / "R.mp3")) / SR - planned["duration"]) < 0.003
 
 
-def test_9_a_second_synthesis_of_a_phrase_adopts_the_first(tmp_path):
+def test_a_second_synthesis_of_a_phrase_adopts_the_first(tmp_path):
     import numpy as np
 
     from rlsaudio.system.cache import Cache, Clip
@@ -305,7 +302,7 @@ def test_9_a_second_synthesis_of_a_phrase_adopts_the_first(tmp_path):
 # --------------------------------------------------------------------------- 10: no swallowed failures
 
 
-def test_10_a_bug_inside_mutagen_calls_is_not_reported_as_a_tag_problem(tmp_path, monkeypatch):
+def test_a_bug_inside_mutagen_calls_is_not_reported_as_a_tag_problem(tmp_path, monkeypatch):
     from rlsaudio.publish import tags
 
     mp3 = tmp_path / "x.mp3"
@@ -319,7 +316,7 @@ def test_10_a_bug_inside_mutagen_calls_is_not_reported_as_a_tag_problem(tmp_path
         tags.read_tags(mp3)
 
 
-def test_10_a_synthesis_worker_that_dies_is_reported(write, tmp_path):
+def test_a_synthesis_worker_that_dies_is_reported(write, tmp_path):
     crash = write("crash.toml", 'engine = "fake"\ncrash_on = "Crash here"\n')
     routine = write("r.toml", 'title = "R"\n[[steps]]\ntitle = "A"\nsay = "Crash here now."\n')
     other = write("o.toml", 'title = "O"\n[[steps]]\ntitle = "A"\nsay = "Fine words."\n')
@@ -356,7 +353,7 @@ executor.shutdown()
 """
 
 
-def test_10_a_worker_stopped_while_it_starts_ends_quietly():
+def test_a_worker_stopped_while_it_starts_ends_quietly():
     """A forked worker inherits the parent's handlers, which raise KeyboardInterrupt: stopped
     before its initializer had set its own, it printed a traceback into the user's terminal."""
     done = subprocess.run([sys.executable, "-c", _STOPPED_WHILE_STARTING], capture_output=True, text=True,

@@ -6,11 +6,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from places import DATA, PACKAGE
 
 from rlsaudio.base.errors import PointsError
 from rlsaudio.script.points import bundled_library, load_library, parse_points
 
-SEEDS = Path(__file__).parent / "data" / "seeds"
+SEEDS = DATA / "seeds"
 SHARED_SEEDS = Path("/work/shared/seeds")
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -138,7 +139,7 @@ def test_cautions(lib):
 def test_every_figure_is_declared_drawn_and_used(lib):
     assert list(lib.figures) == FIGURES
     assert {p.figure for p in lib.points} == set(FIGURES)
-    folder = Path(__file__).parent.parent / "rlsaudio" / "data" / "figures"
+    folder = PACKAGE / "data" / "figures"
     assert sorted(p.stem for p in folder.glob("*.svg")) == sorted(FIGURES)
 
 

@@ -3,9 +3,9 @@
 import json
 import pickle
 import re
-from pathlib import Path
 
 import pytest
+from places import DATA
 
 from rlsaudio.base.errors import InputError
 from rlsaudio.cli import cli
@@ -153,7 +153,7 @@ def test_bad_tables_name_every_bad_entry():
 def test_the_bundled_table_loads_and_its_words_are_the_sources(library):
     data = bundled_table()
     assert set(data) >= {"all", "joe", "espeak"}
-    sources = (Path(__file__).parent / "data").rglob("*.txt")
+    sources = DATA.rglob("*.txt")
     text = " ".join(p.read_text(encoding="utf-8") for p in sources).casefold()
     text += " " + " ".join(p.spoken for p in library.points).casefold()
     text += " " + " ".join(library.channels.values()).casefold()

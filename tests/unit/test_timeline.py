@@ -3,9 +3,9 @@
 import json
 import os
 import textwrap
-from pathlib import Path
 
 import pytest
+from places import GOLDEN
 
 from rlsaudio.base.errors import FitError
 from rlsaudio.base.units import SAMPLE_RATE as SR
@@ -14,7 +14,6 @@ from rlsaudio.script.routine import load_bundled, parse_routine
 from rlsaudio.script.timeline import Style, build_timeline, estimate_speech, lay_out, split_sentences
 from rlsaudio.speech.profile import VoiceProfile
 
-GOLDEN = Path(__file__).parent / "golden"
 VOICE = VoiceProfile("test", "fake", words_per_minute=150, sentence_pause_ms=400)
 MASSAGE = style_for(ModeOptions("massage"), VOICE)
 BEDTIME = style_for(ModeOptions("bedtime"), VOICE)
