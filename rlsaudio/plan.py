@@ -17,6 +17,7 @@ from .base import limits
 from .base.errors import InputError, Problem, RoutineError
 from .base.units import format_length, format_ms, ms_to_samples
 from .script.modes import MixSettings, ModeOptions, Origins, check_options, located, mix_settings_for, style_for
+from .script.modes import table as mode_table
 from .script.routine import Routine, check_routine, routine_source
 from .script.timeline import Draft, SpeechLength, Style, Timeline, build_timeline, estimate_speech, lay_out
 from .speech.profile import VoiceProfile
@@ -51,7 +52,7 @@ class SessionPlan:
     style: Style
     mix: MixSettings
     draft: Draft
-    title: str  # the track's title: the routine's, marked (bedtime) in bedtime mode
+    title: str  # the track's title: the routine's, with its mode's suffix ("(bedtime)")
     library: "PointLibrary"  # the points the routine may name (bundled, plus a --points-file)
     warnings: tuple[Problem, ...] = ()
 
@@ -101,7 +102,7 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     routine, warnings = _routine(request, library)
     voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
     style = style_for(request.mode, voice)
-    title = f"{routine.title} (bedtime)" if request.mode.mode == "bedtime" else routine.title
+    title = routine.title + mode_table()[request.mode.mode]["title_suffix"]
     plan = SessionPlan(request, routine, voice, style, mix_settings_for(request.mode), lay_out(routine, style),
                        title, library, tuple(warnings))
     # Speech can bypass the routine's 12-hour check (thousands of cues): refuse before speaking them.

@@ -8,7 +8,9 @@ rests and repeats, and a massage; its keyword arguments change a part of it.
 
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
@@ -41,3 +43,24 @@ def routine_text(title: str = "Short session", *, author: str | None = "Test Aut
 def tiny_routine(title: str = "Tiny", say: str = "Hello there.", hold: int = 2) -> str:
     """The smallest routine that makes a track: one step, one hold."""
     return f'title = "{title}"\n[[steps]]\ntitle = "A"\nsay = "{say}"\nhold = {hold}\n'
+
+
+class TookTooLong(BaseException):
+    """Raised inside a `deadline` block that outlived it: a BaseException, so that neither the code
+    under test nor click's CliRunner mistakes it for an error of its own."""
+
+
+@contextmanager
+def deadline(seconds: float, what: str = "the call"):
+    """Fail the test if the block runs longer than `seconds`: a bound on a hang, never a speed
+    test (speed is measured by scripts/bench), so keep it generous. Main thread only (SIGALRM)."""
+    def expired(signum, frame):
+        raise TookTooLong(f"{what} was still running after {seconds:g} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

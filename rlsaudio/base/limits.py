@@ -28,7 +28,6 @@ MAX_INLINE_PAUSE_MS = 60_000
 MAX_SESSION_MS = 12 * HOUR_MS  # a planned session, speech included, without its tail
 MAX_TAIL_MS = 10 * HOUR_MS  # bedtime's --tail
 MAX_TRACK_MS = 12 * HOUR_MS  # session plus tail: an 8-hour bedtime track stays possible
-MIN_BEDTIME_TAIL_MS = 20_000
 
 # Other inputs
 MAX_COVER_BYTES = 5 * 1_048_576

@@ -13,7 +13,7 @@ import click
 from ..base import limits
 from ..base.text import normalise, text_problem
 from ..base.units import parse_duration
-from ..encode.formats import default_bitrate, format_names
+from ..encode.formats import default_bitrate, format_help, format_names
 from ..script.modes import MODES, PACERS, ModeOptions, defaults, option_origin
 from ..script.modes import table as mode_table
 
@@ -104,7 +104,7 @@ def output_options(f):
     names = format_names()
     return _apply(f, [
         click.option("--format", "fmt", type=click.Choice(names), default=defaults()["format"], show_default=True,
-                     help="mp3; m4b (AAC in MP4 with chapters, for audiobook apps); opus (Ogg Opus, small files)."),
+                     help=format_help()),
         click.option("--bitrate", default=None, metavar="RATE",
                      help="Bitrate, e.g. 48k (default: " + ", ".join(
                          f"{name} {default_bitrate(name)}k" for name in names) + ")."),

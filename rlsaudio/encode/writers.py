@@ -37,7 +37,7 @@ from ..publish.tags import Chapter
 from ..system import ffmpeg as ff
 from ..system import threads
 from .containers import OPUS_RATE, mp4_presented, ogg_opus_presented
-from .formats import label
+from .formats import format_info
 
 # LAME scales its input by 0.95 (measured through ffmpeg's libmp3lame: a 1 kHz sine and
 # noise both decode 0.446 dB quieter, at every bitrate). The mix is raised by this much
@@ -176,15 +176,17 @@ class AudioFormat:
     """One output format: its file suffix, how to write it, and how to check a written file."""
 
     name = ""
-    suffix = ""
-    mime = ""
     codec_gain_db = 0.0  # the encoder's own gain, made up for in the mix
     decode_slack = 0  # samples a decoder may legitimately add or drop at the end
 
     @property
     def label(self) -> str:
         """The format's name for people: MP3, M4B, Opus."""
-        return label(self.name)
+        return format_info(self.name).label
+
+    @property
+    def suffix(self) -> str:
+        return format_info(self.name).suffix
 
     def for_track(self, chapters: tuple[Chapter, ...]) -> AudioFormat:
         """This format as one track's encoding needs it. Chapters normally go in with the tags,
@@ -218,7 +220,7 @@ class AudioFormat:
 class Mp3Format(AudioFormat):
     """MP3 on every core (mp3par.py): one gapless file that decodes to exactly the samples written."""
 
-    name, suffix, mime = "mp3", ".mp3", "audio/mpeg"
+    name = "mp3"
     codec_gain_db = CODEC_GAIN_DB
 
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:
@@ -305,7 +307,7 @@ class M4bWriter(StreamWriter):
 
 
 class M4bFormat(AudioFormat):
-    name, suffix, mime = "m4b", ".m4b", "audio/mp4"
+    name = "m4b"
     # Measured on two 45-minute renders (massage -19, bedtime -24 with brown noise), decoded and
     # metered: ffmpeg's aac reads -0.01 to -0.06 dB from 32k to 128k: nothing to make up.
     # Its true peak overshoots the PCM's by +0.2 to +1.2 dB at 48-64k (+1.7 at 32k), inside the
@@ -341,7 +343,7 @@ def opus_args(bitrate_k: int) -> list[str]:
 
 
 class OpusFormat(AudioFormat):
-    name, suffix, mime = "opus", ".opus", "audio/ogg"
+    name = "opus"
     # Measured as for M4B: libopus below 64k narrows the band it codes, which takes off some of
     # the K-weighted energy above 8 kHz: -0.26 dB (speech) and -0.36 dB (speech over brown noise)
     # at 32k, -0.32/-0.43 at 24k, 0.00 at 64k and up. 0.3 dB puts 16k to 96k within 0.3 LU.
@@ -360,7 +362,7 @@ class OpusFormat(AudioFormat):
         return ogg_opus_presented(path).at(SAMPLE_RATE)
 
 
-FORMATS: dict[str, AudioFormat] = {"mp3": Mp3Format(), "m4b": M4bFormat(), "opus": OpusFormat()}
+_ENCODERS: dict[str, AudioFormat] = {"mp3": Mp3Format(), "m4b": M4bFormat(), "opus": OpusFormat()}
 
 
 def encoder_jobs() -> int:
@@ -376,4 +378,4 @@ def encoder_jobs() -> int:
 
 
 def audio_format(name: str) -> AudioFormat:
-    return FORMATS[name]
+    return _ENCODERS[name]

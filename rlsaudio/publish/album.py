@@ -20,9 +20,9 @@ from ..base.errors import InputError, PlaylistError, Problem, RlsaudioError
 from ..base.safeio import Staging, clean_stale
 from ..base.tomlfile import Checker, Source, parse_toml_bytes, read_toml
 from ..base.units import SAMPLE_RATE
-from ..encode.formats import default_bitrate, parse_bitrate
+from ..encode.formats import default_bitrate, format_names, parse_bitrate
 from ..plan import SessionPlan, TrackRequest, plan_track
-from ..script.modes import FORMATS, MODES, PACERS, ModeOptions, check_options, defaults
+from ..script.modes import MODES, PACERS, ModeOptions, check_options, defaults
 from ..script.routine import bundled_ids
 from ..system import workers
 from ..system.cache import Cache
@@ -94,7 +94,7 @@ def playlist_from_source(source: Source, base: Path, points_file: str | None = N
     artist = check.text(data, "artist", "")
     voice = check.text(data, "voice", "", max_chars=1000)
     mode = check.choice(data, "mode", "", MODES) or defaults()["mode"]
-    fmt = check.choice(data, "format", "", FORMATS) or defaults()["format"]
+    fmt = check.choice(data, "format", "", format_names()) or defaults()["format"]
     bitrate = default_bitrate(fmt)
     bitrate_text = check.text(data, "bitrate", "")
     if bitrate_text:

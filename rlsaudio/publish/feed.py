@@ -33,13 +33,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .. import __version__
 from ..base.errors import InputError, OutputError, Problem, TagError
 from ..base.safeio import disk_message, write_atomic
+from ..encode.formats import suffix_list, written_suffixes
 from .output import SIDECARS
 from .sidecars import one_line
 from .tags import default_cover, read_tags, stream_length_ms
 from .tags import read_cover as tags_read_cover
 
 # The audio a feed lists, with the type its enclosure (and `serve`) gives it.
-AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".opus": "audio/ogg"}
 COVER_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
 COVERS_DIR = "covers"  # content-addressed track covers, beside feed.xml and served by `serve`
 FEED_NAME = "feed.xml"
@@ -99,7 +99,7 @@ class FeedTrack:
 
     @property
     def type(self) -> str:
-        return AUDIO_TYPES[os.path.splitext(self.rel)[1].lower()]
+        return written_suffixes()[os.path.splitext(self.rel)[1].lower()].mime
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,7 @@ def servable_name(name: str) -> bool:
 
 def _audio_files(root: Path) -> Iterable[tuple[str, os.stat_result]]:
     """(relative path, stat) of every audio file below root: no hidden names, no symlinks, bounded depth."""
+    tracks = written_suffixes()
     stack: list[tuple[str, int]] = [("", 0)]
     while stack:
         rel_dir, depth = stack.pop()
@@ -148,7 +149,7 @@ def _audio_files(root: Path) -> Iterable[tuple[str, os.stat_result]]:
                 if entry.is_dir(follow_symlinks=False):
                     if depth < MAX_DEPTH:
                         stack.append((rel, depth + 1))
-                elif entry.is_file(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() in AUDIO_TYPES:
+                elif entry.is_file(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() in tracks:
                     yield rel, entry.stat(follow_symlinks=False)
             except OSError:
                 continue
@@ -438,7 +439,7 @@ def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title:
     check_folder(folder)
     found = scan(folder)
     if not found.tracks:
-        raise InputError(Problem(str(folder), "no tracks found (.mp3, .m4b or .opus files with readable tags); "
+        raise InputError(Problem(str(folder), f"no tracks found ({suffix_list()} files with readable tags); "
                                               "build some with rlsaudio build -o " + str(folder)))
     out_file = out_file or folder / FEED_NAME
     feed_url = base_url + _published_path(folder, out_file)

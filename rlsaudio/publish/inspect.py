@@ -14,11 +14,10 @@ from typing import Any
 from ..base.errors import InputError, Problem, RenderError, TagError
 from ..base.safeio import FileKind, check_regular
 from ..base.units import SAMPLE_RATE, samples_to_seconds
-from ..encode.formats import label
+from ..encode.formats import format_table, suffix_list
 from ..system.ffmpeg import Decoder, last_line
 
-TRACK_KIND = FileKind("track", "give the path of a track built by rlsaudio (.mp3, .m4b or .opus)")
-FORMAT_OF = {"id3": "mp3", "mp4": "m4b", "vorbis": "opus"}  # by the container tags.py finds
+TRACK_KIND = FileKind("track", f"give the path of a track built by rlsaudio ({suffix_list()})")
 
 
 def decoded_stats(path: Path, session_samples: int | None = None, give: str = TRACK_KIND.give) -> dict[str, float]:
@@ -53,7 +52,8 @@ def inspect_track(path: Path) -> dict[str, Any]:
     from .tags import container_of, read_tags
 
     check_regular(path, str(path), TRACK_KIND, InputError)
-    name = label(FORMAT_OF[container_of(path)])
+    container = container_of(path)
+    name = next(info.label for info in format_table().values() if info.container == container)
     give = f"give the path of an {name} built by rlsaudio"
     try:
         tags = read_tags(path)

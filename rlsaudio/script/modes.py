@@ -8,25 +8,21 @@ code and the same words) and turns them into a Style and MixSettings.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from ..base import limits
 from ..base.errors import InputError, Problem
-from ..encode.formats import format_names
+from ..base.units import format_ms
+from ..data import data_table
 from ..speech.profile import VoiceProfile
 from .timeline import Style
 
 PACERS = ("tones", "silence")
-FORMATS = format_names()
 
 
-@cache
 def table() -> dict[str, Any]:
-    return tomllib.loads((resources.files("rlsaudio.data") / "modes.toml").read_text(encoding="utf-8"))
+    return data_table("modes.toml")
 
 
 def defaults() -> dict[str, Any]:
@@ -89,8 +85,10 @@ def check_options(options: ModeOptions, origins: Origins | None = None) -> None:
                                 f"voice), got {options.soundscape_db:g}", "--soundscape-level"))
     if options.tail_ms is not None:
         message = limits.duration_problem(options.tail_ms, max_ms=limits.MAX_TAIL_MS, what="the tail")
-        if message is None and options.mode == "bedtime" and options.tail_ms < limits.MIN_BEDTIME_TAIL_MS:
-            message = "bedtime needs a tail of at least 20s for its fade to silence; use 20s or longer"
+        least = table().get(options.mode, {}).get("min_tail_ms", 0)
+        if message is None and options.tail_ms < least:
+            message = (f"{options.mode} needs a tail of at least {format_ms(least)} for its fade to silence; use "
+                       f"{format_ms(least)} or longer")
         if message:
             problems.append(located(origins, "tail", message, "--tail"))
     if problems:
@@ -100,10 +98,10 @@ def check_options(options: ModeOptions, origins: Origins | None = None) -> None:
 def style_for(options: ModeOptions, voice: VoiceProfile) -> Style:
     mode = table()[options.mode]
     tail = mode["default_tail_ms"] if options.tail_ms is None else options.tail_ms
-    base_rate = voice.bedtime_rate if options.mode == "bedtime" else 1.0
-    fade = min(tail, mode["max_fade_ms"])
-    if options.mode == "bedtime":  # over the last third of a long tail, at least its minimum
-        fade = max(mode["min_tail_ms"], min(tail, max(tail // 3, mode["min_tail_ms"]), mode["max_fade_ms"]))
+    base_rate = getattr(voice, mode["voice_rate"]) if mode["voice_rate"] else 1.0
+    # over the mode's share of the tail, at least its shortest tail and at most its longest fade
+    least = mode["min_tail_ms"]
+    fade = max(least, min(tail, max(tail // mode["fade_divisor"], least), mode["max_fade_ms"])) if tail else 0
     return Style(
         mode=options.mode,
         sentence_gap_ms=round(voice.sentence_pause_ms * mode["sentence_gap_factor"]),

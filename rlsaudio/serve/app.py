@@ -46,8 +46,8 @@ from typing import Any, Callable, Iterator
 from ..base.errors import InputError, Problem, RlsaudioError
 from ..base.text import printable
 from ..base.units import SAMPLE_RATE, format_length
+from ..encode.formats import written_suffixes
 from ..publish.feed import (
-    AUDIO_TYPES,
     COVERS_DIR,
     FEED_NAME,
     FEED_TYPE,
@@ -66,7 +66,7 @@ from ..publish.feed import (
 DEFAULT_PORT = 8765
 # What is served, by suffix; everything else is 404.
 CONTENT_TYPES = {
-    **AUDIO_TYPES,
+    **{suffix: info.mime for suffix, info in written_suffixes().items()},
     ".html": "text/html; charset=utf-8",
     ".vtt": "text/vtt; charset=utf-8",
     ".json": "application/json",

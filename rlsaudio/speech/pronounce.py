@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..base.errors import InputError, Problem
+from ..data import data_table
 
 if TYPE_CHECKING:
     from ..plan import SessionPlan
@@ -162,8 +161,7 @@ def _named_codes(library: "PointLibrary") -> set[tuple[str, str]]:
 @functools.cache
 def bundled_table() -> dict[str, dict[str, str]]:
     """`data/pronunciations.toml`: section (`all` or a voice name) -> {word: respelling}."""
-    raw = (resources.files("rlsaudio.data") / TABLE).read_text(encoding="utf-8")
-    return check_table(tomllib.loads(raw), TABLE)
+    return check_table(data_table(TABLE), TABLE)
 
 
 def check_table(data: Any, name: str) -> dict[str, dict[str, str]]:

@@ -8,7 +8,6 @@ and a playlist file with format = "opus".
 """
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -267,7 +266,7 @@ def _cuts(data: bytes, fmt: str) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_verify_refuses_truncated_files_quickly(built, fmt, tmp_path):
+def test_verify_refuses_truncated_files_by_walking_their_container(built, fmt, tmp_path):
     _, track = built[fmt, "bedtime"]
     fmt_ = encode.audio_format(fmt)
     samples = fmt_.decoded_samples(track, "")
@@ -275,10 +274,8 @@ def test_verify_refuses_truncated_files_quickly(built, fmt, tmp_path):
     for what, data in _cuts(track.read_bytes(), fmt).items():
         cut = tmp_path / f"cut{track.suffix}"
         cut.write_bytes(data)
-        started = time.perf_counter()
         with pytest.raises(OutputError, match="^shown: the written file is damaged .*; check the disk") as info:
-            fmt_.verify(cut, samples, "", "shown")
-        assert time.perf_counter() - started < 0.5, what
+            fmt_.verify(cut, samples, "", "shown")  # ffmpeg "" cannot run: nothing is decoded
         assert "the file is cut short)" in str(info.value), (what, str(info.value))
     with pytest.raises(OutputError, match="decodes to .* instead of the planned"):  # whole, but not the plan's length
         fmt_.verify(track, samples + 1024, "", "shown")
@@ -333,9 +330,8 @@ def test_bitrates_reach_the_encoder(runner, write, tmp_path, fake_voice):
 
 
 def test_the_feed_lists_m4b_and_opus_with_their_types_and_covers(built, tmp_path):
-    from rlsaudio.publish.feed import AUDIO_TYPES, build_feed, scan
+    from rlsaudio.publish.feed import build_feed, scan
 
-    assert AUDIO_TYPES == {f.suffix: f.mime for f in encode.FORMATS.values()}
     folder = tmp_path / "feed"
     folder.mkdir()
     for fmt in FORMATS:

@@ -23,9 +23,9 @@ from urllib.parse import quote
 
 from ...base.errors import PointsError
 from ...base.units import SAMPLE_RATE
+from ...script.modes import MODES, defaults
 from ...script.timeline import Chapter, Timeline
 
-MODES = ("bedtime", "massage")
 FILE_ROLES = ("transcript", "chapters_vtt", "chapters_json", "lrc")
 _ROOT_SVG = re.compile(r"\A\s*(<svg\b[^>]*>)(.*)</svg>\s*\Z", re.DOTALL)
 _SVG_TITLE = re.compile(r"<title>.*?</title>\s*", re.DOTALL)
@@ -123,7 +123,7 @@ def page_data(timeline: Timeline, library, *, title: str, artist: str, album: st
         "artist": artist,
         "album": album,
         "description": description,
-        "mode": mode if mode in MODES else "massage",
+        "mode": mode if mode in MODES else defaults()["mode"],
         "audio": audio_href,
         "files": {role: files[role] for role in FILE_ROLES if files and files.get(role)},
         "chapter_points": codes,

@@ -19,7 +19,6 @@ import base64
 import io
 import re
 import struct
-import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -29,7 +28,8 @@ from typing import Any, Callable, Iterator
 from ...base import limits
 from ...base.errors import InputError, Problem, TagError, at_origin
 from ...base.safeio import FileKind, read_regular
-from ...data import data_file
+from ...data import data_file, data_table
+from ...encode.formats import format_of_suffix
 
 TOC_ID = "toc"
 
@@ -64,7 +64,7 @@ class TrackTags:
 @cache
 def fields() -> dict[str, dict[str, Any]]:
     """The tag field table: field -> {"kind", "id3", "mp4", "vorbis"}."""
-    table = tomllib.loads((data_file("tagfields.toml")).read_text(encoding="utf-8"))
+    table = data_table("tagfields.toml")
     return {name: {"kind": "text", **spec} for name, spec in table.items()}
 
 
@@ -425,7 +425,6 @@ def _ended(starts: list[tuple[int, str]], length_ms: int) -> list[Chapter]:
 
 
 _BY_MAGIC = ((b"ID3", 0, "id3"), (b"ftyp", 4, "mp4"), (b"OggS", 0, "vorbis"))
-_BY_SUFFIX = {".m4b": "mp4", ".m4a": "mp4", ".mp4": "mp4", ".opus": "vorbis", ".ogg": "vorbis"}
 _CONTAINERS = {"id3": _Id3(), "mp4": _Mp4(), "vorbis": _Vorbis()}
 
 
@@ -443,7 +442,8 @@ def container_of(path: Path) -> str:
             return column
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame, untagged
         return "id3"
-    return _BY_SUFFIX.get(path.suffix.lower(), "id3")
+    claimed = format_of_suffix(path.suffix)
+    return claimed.container if claimed else "id3"
 
 
 def write_tags(path: Path, tags: TrackTags) -> None:
