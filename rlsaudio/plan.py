@@ -10,7 +10,7 @@ the only thing a plan does not know: `SessionPlan.timeline(speech_len)` times it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .base import limits
@@ -21,6 +21,7 @@ from .script.modes import table as mode_table
 from .script.routine import Routine, check_routine, routine_source
 from .script.timeline import Draft, SpeechLength, Style, Timeline, build_timeline, estimate_speech, lay_out
 from .speech.profile import VoiceProfile
+from .speech.pronounce import Pronouncer, pronouncer_for
 from .speech.voices import resolve_voice
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class SessionPlan:
     draft: Draft
     title: str  # the track's title: the routine's, with its mode's suffix ("(bedtime)")
     library: "PointLibrary"  # the points the routine may name (bundled, plus a --points-file)
+    pronounce: Pronouncer  # what the engine is given for each phrase (codes as names, respellings)
     warnings: tuple[Problem, ...] = ()
 
     @property
@@ -103,8 +105,9 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
     style = style_for(request.mode, voice)
     title = routine.title + mode_table()[request.mode.mode]["title_suffix"]
+    pronounce = pronouncer_for(voice.name, library, dict(routine.pronounce))
     plan = SessionPlan(request, routine, voice, style, mix_settings_for(request.mode), lay_out(routine, style),
-                       title, library, tuple(warnings))
+                       title, library, pronounce, tuple(warnings))
     # Speech can bypass the routine's 12-hour check (thousands of cues): refuse before speaking them.
     speech = estimate_speech(voice.words_per_minute)
     check_length(plan, plan.draft.estimated_length(speech), ms_to_samples(style.tail_ms))
@@ -139,6 +142,3 @@ def _routine(request: TrackRequest, library: "PointLibrary") -> tuple[Routine, l
         return compose_routine(composition_from_source(source), library), []
     return check_routine(source, library)
 
-
-def with_origins(request: TrackRequest, **origins: Problem) -> TrackRequest:
-    return replace(request, origins={**request.origins, **origins})

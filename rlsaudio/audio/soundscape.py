@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base import limits
 from ..base.errors import InputError, Problem, at_origin
 from ..base.safeio import FileKind, check_regular
 from ..base.units import SAMPLE_RATE
@@ -22,7 +23,6 @@ from .clips import REFERENCE_LEVEL
 
 NOISES = ("brown", "pink")
 NOISE_PERIOD_S = 47  # long enough that no listener hears the repeat
-MAX_FILE_S = 600  # a longer file is cut to its first 10 minutes before looping
 LOOP_CROSSFADE_S = 2.0
 
 
@@ -75,7 +75,7 @@ def from_file(path: Path, ffmpeg: str, origin: Problem | None = None) -> Soundsc
     shown = str(path)
     try:
         check_regular(path, shown, SOUNDSCAPE_KIND, InputError)
-        x16, problem = decode_all(path, ffmpeg=ffmpeg, max_seconds=MAX_FILE_S)
+        x16, problem = decode_all(path, ffmpeg=ffmpeg, max_seconds=limits.MAX_SOUNDSCAPE_S)
         x = x16.astype(np.float32) / 32768.0
         if problem or x.size < SAMPLE_RATE * 5:
             why = problem or "shorter than 5 seconds"

@@ -1,4 +1,7 @@
-"""Every limit rlsaudio enforces, in one place, with the one check used for files and options alike.
+"""Every limit a user can meet, in one place, with the one check used for files and options alike.
+
+Internal constants of an algorithm (a frame count, a clause length a voice model handles well)
+stay with their code; anything that refuses, cuts or skips what a person gave is here.
 
 A routine key such as `pause` and a command-line option such as `--tail` are checked by the
 same function, so they accept the same values and fail with the same words.
@@ -31,9 +34,17 @@ MAX_TRACK_MS = 12 * HOUR_MS  # session plus tail: an 8-hour bedtime track stays 
 
 # Other inputs
 MAX_COVER_BYTES = 5 * 1_048_576
-MAX_SOUNDSCAPE_BYTES = 2 * 1024 * 1_048_576  # only the first 10 minutes are decoded
-MAX_TRACKS = 99
+MAX_TRACKS = 99  # tracks of one playlist
 MAX_TEXT_OPTION_CHARS = 200  # --name, --artist, --title
+MAX_SOUNDSCAPE_S = 600  # a longer soundscape file is cut to its first 10 minutes before looping
+
+# Output
+MAX_NAME_BYTES = 150  # a file name made from a title (UTF-8), before its suffix
+MAX_CLIP_BYTES = 64 * 1_048_576  # a cached phrase (over 20 minutes of speech is not one phrase)
+
+# Folders that are scanned (the feed, `serve`)
+MAX_SCAN_DEPTH = 8  # folders below the root searched for tracks
+MAX_SCAN_TRACKS = 5000  # tracks listed in one feed
 
 # Processes
 FFMPEG_STALL_S = 120  # an ffmpeg that takes no input and writes nothing this long is stuck

@@ -17,7 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import limits
 from .errors import InputError, Problem
@@ -504,5 +504,3 @@ class Checker:
             return None
         return value
 
-    def each(self, items: list[Any], place: str, check: Callable[[Any, str], Any]) -> list[Any]:
-        return [check(item, f"{place}[{i}]") for i, item in enumerate(items)]

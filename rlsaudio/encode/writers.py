@@ -33,9 +33,9 @@ import numpy as np
 from ..base import limits
 from ..base.errors import EncoderError, OutputError
 from ..base.units import SAMPLE_RATE
-from ..publish.tags import Chapter
 from ..system import ffmpeg as ff
 from ..system import threads
+from .chapters import ChapterMark
 from .containers import OPUS_RATE, mp4_presented, ogg_opus_presented
 from .formats import format_info
 
@@ -188,7 +188,7 @@ class AudioFormat:
     def suffix(self) -> str:
         return format_info(self.name).suffix
 
-    def for_track(self, chapters: tuple[Chapter, ...]) -> AudioFormat:
+    def for_track(self, chapters: tuple[ChapterMark, ...]) -> AudioFormat:
         """This format as one track's encoding needs it. Chapters normally go in with the tags,
         after encoding; a format whose muxer must write them (M4B) keeps them for its writer."""
         return self
@@ -255,7 +255,7 @@ def m4b_args(bitrate_k: int) -> list[str]:
 CHPL_TITLE_BYTES = 255  # Nero chapter titles carry a one-byte length (ffmpeg cuts them there)
 
 
-def ffmetadata_chapters(chapters: tuple[Chapter, ...]) -> str:
+def ffmetadata_chapters(chapters: tuple[ChapterMark, ...]) -> str:
     """An ffmetadata document holding only chapters, times in milliseconds."""
     lines = [";FFMETADATA1"]
     for chapter in chapters:
@@ -275,7 +275,7 @@ class M4bWriter(StreamWriter):
     exist before the tags are written (mutagen's save keeps them and moves their offsets), so
     they go in here. ffmpeg lists the chapter track's; a chpl title is cut at 255 bytes."""
 
-    def __init__(self, path: Path, bitrate_k: int, chapters: tuple[Chapter, ...], ffmpeg: str, shown: str):
+    def __init__(self, path: Path, bitrate_k: int, chapters: tuple[ChapterMark, ...], ffmpeg: str, shown: str):
         self._chapters = path.with_name(f".{path.name}.chapters") if chapters else None
         if self._chapters is not None:
             try:
@@ -318,10 +318,10 @@ class M4bFormat(AudioFormat):
     # is 1024 samples, and a cut file fails the atom walk before its length is even compared.
     decode_slack = 0
 
-    def __init__(self, chapters: tuple[Chapter, ...] = ()):
+    def __init__(self, chapters: tuple[ChapterMark, ...] = ()):
         self.chapters = chapters
 
-    def for_track(self, chapters: tuple[Chapter, ...]) -> AudioFormat:
+    def for_track(self, chapters: tuple[ChapterMark, ...]) -> AudioFormat:
         return M4bFormat(chapters)
 
     def writer(self, path: Path, bitrate_k: int, ffmpeg: str, shown: str, samples: int) -> StreamWriter:

@@ -82,10 +82,6 @@ def parse_playlist(text: str | bytes, name: str = "<playlist>", base: Path = Pat
     return playlist_from_source(parse_toml_bytes(text, name, "playlist", PlaylistError), base)
 
 
-def is_playlist(source: Source) -> bool:
-    return "tracks" in source.data and "steps" not in source.data
-
-
 def playlist_from_source(source: Source, base: Path, points_file: str | None = None) -> PlaylistSpec:
     check = Checker(source)
     data = source.data
@@ -264,13 +260,12 @@ def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
     track renders: each is spoken as its track's build will speak it, so the builds find it
     cached, and tracks that share phrases never speak one twice."""
     from ..speech.pool import speak_in_pool
-    from ..speech.pronounce import pronouncer_for_plan
     from ..speech.synth import SpeechSource
 
     cache = Cache()
     groups: dict[tuple[Any, Any], list[tuple[str, float]]] = {}
     for plan in plans:
-        groups.setdefault((plan.voice, pronouncer_for_plan(plan)), []).extend(plan.phrases)
+        groups.setdefault((plan.voice, plan.pronounce), []).extend(plan.phrases)
     for (voice, pronounce), phrases in groups.items():
         source = SpeechSource(voice, cache, pronounce)
         missing = source.missing(phrases)

@@ -31,21 +31,19 @@ from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .. import __version__
+from ..base import limits
 from ..base.errors import InputError, OutputError, Problem, TagError
 from ..base.safeio import disk_message, write_atomic
 from ..encode.formats import suffix_list, written_suffixes
 from .output import SIDECARS
 from .sidecars import one_line
-from .tags import default_cover, read_tags, stream_length_ms
-from .tags import read_cover as tags_read_cover
+from .tags import default_cover, read_cover, read_tags, stream_length_ms
 
 # The audio a feed lists, with the type its enclosure (and `serve`) gives it.
 COVER_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
 COVERS_DIR = "covers"  # content-addressed track covers, beside feed.xml and served by `serve`
 FEED_NAME = "feed.xml"
 FEED_TYPE = "application/rss+xml; charset=utf-8"
-MAX_DEPTH = 8  # folders below the root that are searched for tracks
-MAX_TRACKS = 5000
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -147,7 +145,7 @@ def _audio_files(root: Path) -> Iterable[tuple[str, os.stat_result]]:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if depth < MAX_DEPTH:
+                    if depth < limits.MAX_SCAN_DEPTH:
                         stack.append((rel, depth + 1))
                 elif entry.is_file(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() in tracks:
                     yield rel, entry.stat(follow_symlinks=False)
@@ -160,8 +158,8 @@ def scan(root: Path, cache: dict | None = None) -> Scan:
     re-reading files that have not changed; entries of vanished files are dropped from it."""
     tracks, skipped, seen = [], [], {}
     for rel, st in _audio_files(root):
-        if len(tracks) >= MAX_TRACKS:
-            skipped.append(Skipped(rel, f"more than {MAX_TRACKS} tracks in the folder"))
+        if len(tracks) >= limits.MAX_SCAN_TRACKS:
+            skipped.append(Skipped(rel, f"more than {limits.MAX_SCAN_TRACKS} tracks in the folder"))
             continue
         key = _key(st)
         hit = cache.get(rel) if cache is not None else None
@@ -195,7 +193,7 @@ def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped
     path = root / rel
     try:
         tags = read_tags(path)
-        cover = read_cover(path) if tags.get("has_cover") else None
+        cover = track_cover(path) if tags.get("has_cover") else None
         length_ms = tags.get("length_ms") or stream_length_ms(path)
     except TagError as exc:
         return Skipped(rel, str(exc))
@@ -236,9 +234,9 @@ def _track_number(value) -> tuple[int | None, int | None]:
     return as_int(number), as_int(total)
 
 
-def read_cover(path: Path) -> Cover | None:
+def track_cover(path: Path) -> Cover | None:
     """The front cover embedded in a track, if it is a PNG or JPEG within the cover size limit."""
-    found = tags_read_cover(path)
+    found = read_cover(path)
     return Cover(*found) if found else None
 
 

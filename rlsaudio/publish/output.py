@@ -15,12 +15,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..base import limits
 from ..base.errors import OutputError
 from ..base.text import bad_character
 
 _UNSAFE = re.compile(r'(?:\s*[\x00-\x1f\x7f/\\:*?"<>|]+\s*)+')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-MAX_NAME_BYTES = 150
 
 # The files published beside a track, by role: (suffix after the stem, description).
 SIDECARS = {
@@ -39,7 +39,7 @@ def safe_name(title: str, fallback: str = "untitled") -> str:
     name = _UNSAFE.sub(" - ", name)
     name = " ".join(name.split()).strip(" .-")
     name = re.sub(r"\.{2,}", ".", name)
-    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    while len(name.encode("utf-8")) > limits.MAX_NAME_BYTES:
         name = name[:-1].rstrip(" .-")
     if not name:
         name = fallback

@@ -20,7 +20,6 @@ from ..plan import SessionPlan
 from ..script.modes import MixSettings
 from ..script.timeline import Timeline
 from ..speech.pool import parallel_worth_it, speak_in_pool
-from ..speech.pronounce import pronouncer_for_plan
 from ..speech.synth import SpeechSource
 from ..system.cache import Cache, content_key
 from ..system.progress import Reporter
@@ -40,7 +39,7 @@ class Rendered:
 def speak(plan: SessionPlan, cache: Cache, reporter: Reporter) -> SpeechSource:
     """Every phrase of the plan, from the cache or synthesised now (with a progress bar).
     The engine is given each phrase's spoken form for this voice, points and routine."""
-    speech = SpeechSource(plan.voice, cache, pronouncer_for_plan(plan))
+    speech = SpeechSource(plan.voice, cache, plan.pronounce)
     phrases = plan.phrases
     reporter.start(f"Speaking with {plan.voice.name}", len(phrases))
     missing = speech.missing(phrases, reporter.advance)

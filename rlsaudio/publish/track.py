@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from ..base.safeio import Staging, clean_stale
 from ..base.units import samples_to_ms
+from ..encode.chapters import ChapterMark
 from ..encode.formats import default_bitrate
 from ..encode.writers import audio_format, gapless_skip
 from ..plan import SessionPlan
@@ -155,10 +156,10 @@ def _page(plan: SessionPlan, timeline: Timeline, files: TrackFiles, roles: list[
                           files={role: page.href(files.sidecar(role).name) for role in roles})
 
 
-def _chapters(timeline: Timeline, delay: int = 0) -> tuple[tags.Chapter, ...]:
+def _chapters(timeline: Timeline, delay: int = 0) -> tuple[ChapterMark, ...]:
     """The chapters in milliseconds, at their planned times plus `delay` samples."""
     ms = samples_to_ms
-    return tuple(tags.Chapter(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
+    return tuple(ChapterMark(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
 
 
 def _tags(plan: SessionPlan, timeline: Timeline, audio: Path, artist: str, album: str,

@@ -6,8 +6,6 @@ to know what a profile is.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +32,3 @@ class VoiceProfile:
         speaking = {k: v for k, v in self.options.items() if k not in FAULT_OPTIONS}
         return {"engine": self.engine, "voice": self.voice, "wpm": self.words_per_minute, "options": speaking}
 
-    def fingerprint(self) -> str:
-        raw = json.dumps(self.cache_identity(), sort_keys=True).encode()
-        return hashlib.sha256(raw).hexdigest()[:16]

@@ -31,7 +31,6 @@ from ..base.errors import InputError, Problem
 from ..data import data_table
 
 if TYPE_CHECKING:
-    from ..plan import SessionPlan
     from ..script.points import PointLibrary
 
 # Bump when the same spoken text would reach an engine differently (it is part of every clip's
@@ -136,11 +135,6 @@ def pronouncer_for(voice_name: str, library: "PointLibrary | None", extra: Mappi
         for word, respelling in section.items():
             rules[_squash(word).casefold()] = respelling
     return Pronouncer(voice_name, channels, names, tuple(sorted(rules.items())))
-
-
-def pronouncer_for_plan(plan: "SessionPlan") -> Pronouncer:
-    """The pronouncer for a plan's voice, points and routine (the routine's `[pronounce]` table)."""
-    return pronouncer_for(plan.voice.name, plan.library, dict(plan.routine.pronounce))
 
 
 def _named_codes(library: "PointLibrary") -> set[tuple[str, str]]:

@@ -22,7 +22,7 @@ from ..audio import clips
 from ..base.errors import EngineError, RenderError
 from ..system import threads
 from ..system.cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
-from .engines.base import get_engine, speak
+from .engines.base import get_engine, synthesize_clip
 from .profile import VoiceProfile
 from .pronounce import Pronouncer
 
@@ -145,7 +145,7 @@ class SpeechSource:
         engine = get_engine(self.voice.engine)
         worker = _engine_thread(self.voice.engine)
         spoken = self.pronounce.spoken(text)
-        raw = worker.call(lambda: speak(engine, spoken, self.voice, rate), self.voice.timeout_s,
+        raw = worker.call(lambda: synthesize_clip(engine, spoken, self.voice, rate), self.voice.timeout_s,
                           f"speaking {text[:60]!r}")
         samples, level = clips.prepare(raw)
         if samples.size == 0:

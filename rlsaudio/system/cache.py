@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from ..base import limits
 from ..base.safeio import write_atomic
 
 MAGIC = b"RLSCLIP1"
 CLIP_PIPELINE_VERSION = 11  # bump when trimming, leveling or fading changes
-MAX_CLIP_BYTES = 64 * 1_048_576  # a phrase of over 20 minutes is not a clip
 MIX_FIELDS = ("integrated", "true_peak", "max_short_term")
 # Errors that mean the cache folder as a whole cannot be written.
 _WHOLE_CACHE = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
@@ -106,7 +106,7 @@ class Cache:
     def get_clip(self, key: str) -> Clip | None:
         raw = self._memory.get(key)
         if raw is None and self.writable:
-            raw = _read_entry(self._clip_path(key), MAX_CLIP_BYTES)
+            raw = _read_entry(self._clip_path(key), limits.MAX_CLIP_BYTES)
         if raw is None:
             return None
         clip = decode_clip(raw)

@@ -9,7 +9,7 @@ import pytest
 
 from rlsaudio.audio.clips import trim
 from rlsaudio.base.units import SAMPLE_RATE
-from rlsaudio.speech.engines.base import get_engine, speak
+from rlsaudio.speech.engines.base import get_engine, synthesize_clip
 from rlsaudio.speech.voices import load_profile, unavailable_reason
 
 pytestmark = pytest.mark.engine
@@ -24,21 +24,21 @@ def test_real_synthesis_of_a_short_text(voice):
     profile = load_profile(voice)
     assert unavailable_reason(profile) is None
     engine = get_engine(profile.engine)
-    short = speak(engine, "Press.", profile, 1.0)
-    long = speak(engine, "Find the point behind your right knee, in the center.", profile, 1.0)
+    short = synthesize_clip(engine, "Press.", profile, 1.0)
+    long = synthesize_clip(engine, "Find the point behind your right knee, in the center.", profile, 1.0)
     assert short.dtype == np.int16 and long.dtype == np.int16
     assert 0.2 < _seconds(short) < 1.5
     assert 2.0 < _seconds(long) < 6.0
     assert np.abs(long.astype(np.int32)).max() > 3000  # real speech, not near-silence
-    slower = speak(engine, "Find the point behind your right knee, in the center.", profile, 0.7)
+    slower = synthesize_clip(engine, "Find the point behind your right knee, in the center.", profile, 0.7)
     assert _seconds(slower) > _seconds(long) * 1.2  # the rate factor reaches the engine
 
 
 def test_piper_is_deterministic():
     profile = load_profile("joe")
     engine = get_engine("piper")
-    a = speak(engine, "Breathe in slowly.", profile, 1.0)
-    b = speak(engine, "Breathe in slowly.", profile, 1.0)
+    a = synthesize_clip(engine, "Breathe in slowly.", profile, 1.0)
+    b = synthesize_clip(engine, "Breathe in slowly.", profile, 1.0)
     assert np.array_equal(a, b)
 
 
@@ -56,7 +56,7 @@ def test_pyttsx3_speaks_300_phrases_in_one_process_with_none_lost_swapped_or_emp
         n_words = 1 + (5 * j) % 12
         rate = rates[(j + block) % 3]  # ... and the rate changes at every phrase
         text = " ".join(numbers[:n_words]) + "."
-        samples = speak(engine, text, profile, rate)
+        samples = synthesize_clip(engine, text, profile, rate)
         assert samples.size > SAMPLE_RATE // 10, f"phrase {i} came back empty"
         lengths.setdefault((n_words, rate), []).append(_seconds(samples))
     # The same phrase at the same rate always has the same length (espeak varies by ~30 ms) ...

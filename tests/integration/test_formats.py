@@ -19,7 +19,8 @@ from places import FAKE_VOICE
 from rlsaudio.base.errors import OutputError, TagError
 from rlsaudio.cli import cli
 from rlsaudio.encode import writers as encode
-from rlsaudio.publish.tags import Chapter, TrackTags, default_cover, fields, read_cover, read_tags, write_tags
+from rlsaudio.encode.chapters import ChapterMark
+from rlsaudio.publish.tags import TrackTags, default_cover, fields, read_cover, read_tags, write_tags
 
 FORMATS = ("m4b", "opus")
 TOLERANCE_S = 0.060
@@ -194,7 +195,7 @@ def test_every_field_of_the_table_round_trips(built, fmt, tmp_path):
     tags = TrackTags(title="Ätherisches Öl = Fuß; #2", artist="Jane \\ Doe", album="Evening 🌙", track=2,
                      track_total=6, length_ms=58_806, cover=jpeg, cover_mime="image/jpeg",
                      transcript="Lie down.\nPress.", year="2026", comment="Ten minutes.", guid="g-1",
-                     session_ms=40_000, chapters=(Chapter("A", 0, 1000), Chapter("B", 1000, 58_806)))
+                     session_ms=40_000, chapters=(ChapterMark("A", 0, 1000), ChapterMark("B", 1000, 58_806)))
     write_tags(copy, tags)
     info = read_tags(copy)
     for name, spec in fields().items():
@@ -203,7 +204,7 @@ def test_every_field_of_the_table_round_trips(built, fmt, tmp_path):
         assert info[name] == expected, name
     assert info["has_cover"] and info["cover_mime"] == "image/jpeg" and read_cover(copy) == (jpeg, "image/jpeg")
     if fmt == "opus":  # Opus chapters are tags; M4B's are the muxer's and stay as built
-        assert info["chapters"] == [Chapter("A", 0, 1000), Chapter("B", 1000, 58_806)]
+        assert info["chapters"] == [ChapterMark("A", 0, 1000), ChapterMark("B", 1000, 58_806)]
     assert encode.audio_format(fmt).decoded_samples(copy, "") == encode.audio_format(fmt).decoded_samples(track, "")
 
 

@@ -7,9 +7,10 @@ from audio import ffmetadata, ffmpeg
 from mutagen.id3 import ID3
 
 from rlsaudio.base.errors import InputError, TagError
+from rlsaudio.encode.chapters import ChapterMark
 from rlsaudio.encode.writers import gapless_skip
 from rlsaudio.publish.sidecars import lrc
-from rlsaudio.publish.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
+from rlsaudio.publish.tags import TrackTags, default_cover, load_cover, read_tags, write_tags
 from rlsaudio.script.timeline import Event, Timeline
 
 TITLES = ["Settle in", "Ätherisches Öl – Fuß", "B 40: behind the knee (right)", "x",
@@ -34,7 +35,7 @@ def tags_for(chapters):
 
 
 def forty_chapters():
-    return tuple(Chapter(TITLES[i % len(TITLES)] + f" {i}", i * 700, (i + 1) * 700) for i in range(40))
+    return tuple(ChapterMark(TITLES[i % len(TITLES)] + f" {i}", i * 700, (i + 1) * 700) for i in range(40))
 
 
 def test_every_frame_reads_back_with_mutagen(mp3):

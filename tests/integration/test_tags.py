@@ -12,7 +12,8 @@ from audio import ffmpeg
 from mutagen.id3 import CHAP, ID3
 
 from rlsaudio.base.errors import InputError, TagError
-from rlsaudio.publish.tags import Chapter, TrackTags, default_cover, load_cover, read_tags, write_tags
+from rlsaudio.encode.chapters import ChapterMark
+from rlsaudio.publish.tags import TrackTags, default_cover, load_cover, read_tags, write_tags
 
 # Lengths vary a lot and not monotonically; several need UTF-16 surrogates or ffmetadata escapes.
 HARD_TITLES = [
@@ -31,7 +32,7 @@ def mp3(tmp_path):
 
 
 def hard_chapters(n=40):
-    return tuple(Chapter(f"{HARD_TITLES[i * 7 % len(HARD_TITLES)]} {i}", i * 700, (i + 1) * 700) for i in range(n))
+    return tuple(ChapterMark(f"{HARD_TITLES[i * 7 % len(HARD_TITLES)]} {i}", i * 700, (i + 1) * 700) for i in range(n))
 
 
 def track_tags(chapters=(), **changes):

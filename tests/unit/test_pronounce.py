@@ -232,26 +232,15 @@ def test_people_see_the_written_text_while_the_engine_hears_the_spoken_form(runn
     assert "vuh-leer" not in written and "Spleen 6" not in written
 
 
-def test_a_routine_pronounce_table_reaches_the_engine(fake_voice, tmp_path, table, library):
-    """render.speak reads the routine's `[pronounce]` table; it overrides the bundled one."""
-    from dataclasses import dataclass
-
-    from rlsaudio.speech.pronounce import pronouncer_for_plan
-
-    @dataclass(frozen=True)
-    class Plan:
-        voice: object
-        library: object
-        routine: object
-
-    @dataclass(frozen=True)
-    class Routine:
-        pronounce: tuple
+def test_a_routine_pronounce_table_reaches_the_engine(fake_voice, write, table):
+    """The plan's pronouncer reads the routine's `[pronounce]` table; it overrides the bundled one."""
+    from rlsaudio.plan import TrackRequest, plan_track
 
     table({"all": {"valerian": "bundled"}})
-    voice = load_profile(fake_voice)
-    with_table = pronouncer_for_plan(Plan(voice, library, Routine((("valerian", "mine"),))))
-    without = pronouncer_for_plan(Plan(voice, library, Routine(())))
+    mine = write("mine.toml", 'title = "T"\n[pronounce]\nvalerian = "mine"\n[[steps]]\ntitle = "A"\nsay = "Hi."\n')
+    plain = write("plain.toml", 'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hi."\n')
+    with_table = plan_track(TrackRequest(str(mine), fake_voice)).pronounce
+    without = plan_track(TrackRequest(str(plain), fake_voice)).pronounce
     assert with_table.spoken("valerian at SP 6") == "mine at Spleen 6"
     assert without.spoken("valerian at SP 6") == "bundled at Spleen 6"
 

@@ -29,16 +29,10 @@ from ...base import limits
 from ...base.errors import InputError, Problem, TagError, at_origin
 from ...base.safeio import FileKind, read_regular
 from ...data import data_file, data_table
+from ...encode.chapters import ChapterMark
 from ...encode.formats import format_of_suffix
 
 TOC_ID = "toc"
-
-
-@dataclass(frozen=True)
-class Chapter:
-    title: str
-    start_ms: int
-    end_ms: int
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,7 @@ class TrackTags:
     cover: bytes
     cover_mime: str
     transcript: str = ""
-    chapters: tuple[Chapter, ...] = ()
+    chapters: tuple[ChapterMark, ...] = ()
     genre: str = "Speech"
     year: str = ""
     comment: str = ""
@@ -108,10 +102,10 @@ def _saved_size(frame: Any) -> int:
     return len(buffer.getvalue()) - 10  # minus the tag header
 
 
-def _chapter_frames(chapters: tuple[Chapter, ...]) -> list[Any]:
+def _chapter_frames(chapters: tuple[ChapterMark, ...]) -> list[Any]:
     from mutagen.id3 import CHAP, ID3, TIT2
 
-    def make(i: int, c: Chapter, pad: int) -> Any:
+    def make(i: int, c: ChapterMark, pad: int) -> Any:
         eid = f"chp{i:04d}" + "_" * pad
         return CHAP(element_id=eid, start_time=c.start_ms, end_time=c.end_ms, start_offset=0xFFFFFFFF,
                     end_offset=0xFFFFFFFF, sub_frames=_subframes(ID3, TIT2(encoding=1, text=[c.title])))
@@ -234,7 +228,7 @@ class _Id3(_Container):
         frames = sorted(id3.getall("APIC"), key=lambda f: f.type != 3)  # the front cover first
         return [(bytes(f.data), f.mime) for f in frames]
 
-    def put_chapters(self, id3: Any, chapters: tuple[Chapter, ...]) -> None:
+    def put_chapters(self, id3: Any, chapters: tuple[ChapterMark, ...]) -> None:
         from mutagen.id3 import CTOC, ID3, TIT2, CTOCFlags, Encoding
 
         frames = _chapter_frames(chapters)
@@ -245,9 +239,9 @@ class _Id3(_Container):
             for frame in frames:
                 id3.add(frame)
 
-    def chapters(self, id3: Any, length_ms: int | None) -> list[Chapter]:
+    def chapters(self, id3: Any, length_ms: int | None) -> list[ChapterMark]:
         return sorted(
-            (Chapter(str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else c.element_id,
+            (ChapterMark(str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else c.element_id,
                      c.start_time, c.end_time) for c in id3.getall("CHAP")),
             key=lambda c: c.start_ms,
         )
@@ -311,10 +305,10 @@ class _Mp4(_Container):
         return [(bytes(c), "image/png" if c.imageformat == MP4Cover.FORMAT_PNG else "image/jpeg")
                 for c in (audio.tags or {}).get("covr", [])]
 
-    def put_chapters(self, audio: Any, chapters: tuple[Chapter, ...]) -> None:
+    def put_chapters(self, audio: Any, chapters: tuple[ChapterMark, ...]) -> None:
         pass  # already in the file: written by the muxer, which mutagen's save keeps
 
-    def chapters(self, audio: Any, length_ms: int | None) -> list[Chapter]:
+    def chapters(self, audio: Any, length_ms: int | None) -> list[ChapterMark]:
         found = [(round(c.start * 1000), c.title) for c in (audio.chapters or [])]
         return _ended(found, length_ms or round(audio.info.length * 1000))
 
@@ -381,12 +375,12 @@ class _Vorbis(_Container):
         pictures.sort(key=lambda p: p.type != 3)
         return [(bytes(p.data), p.mime) for p in pictures]
 
-    def put_chapters(self, audio: Any, chapters: tuple[Chapter, ...]) -> None:
+    def put_chapters(self, audio: Any, chapters: tuple[ChapterMark, ...]) -> None:
         for i, chapter in enumerate(chapters, start=1):
             audio.tags[f"CHAPTER{i:03d}"] = [_clock(chapter.start_ms)]
             audio.tags[f"CHAPTER{i:03d}NAME"] = [chapter.title]
 
-    def chapters(self, audio: Any, length_ms: int | None) -> list[Chapter]:
+    def chapters(self, audio: Any, length_ms: int | None) -> list[ChapterMark]:
         starts, names = {}, {}
         for key, value in audio.tags:
             match = _CHAPTER_KEY.fullmatch(key.upper())
@@ -396,7 +390,7 @@ class _Vorbis(_Container):
                 ms = _parse_clock(value)
                 if ms is not None:
                     starts[int(match[1])] = ms
-        found = sorted((ms, names.get(n, f"Chapter {n}")) for n, ms in starts.items())
+        found = sorted((ms, names.get(n, f"ChapterMark {n}")) for n, ms in starts.items())
         return _ended(found, length_ms or round(audio.info.length * 1000))
 
     def save(self, audio: Any, path: Path) -> None:
@@ -418,10 +412,10 @@ def _parse_clock(text: str) -> int | None:
     return ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int((frac or "0").ljust(3, "0"))
 
 
-def _ended(starts: list[tuple[int, str]], length_ms: int) -> list[Chapter]:
+def _ended(starts: list[tuple[int, str]], length_ms: int) -> list[ChapterMark]:
     """Chapters from (start, title) in time order: each ends where the next starts, the last at the end."""
     ends = [start for start, _ in starts[1:]] + [max(length_ms, starts[-1][0]) if starts else 0]
-    return [Chapter(title, start, end) for (start, title), end in zip(starts, ends)]
+    return [ChapterMark(title, start, end) for (start, title), end in zip(starts, ends)]
 
 
 _BY_MAGIC = ((b"ID3", 0, "id3"), (b"ftyp", 4, "mp4"), (b"OggS", 0, "vorbis"))

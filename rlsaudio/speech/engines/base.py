@@ -43,7 +43,7 @@ class Engine:
     """One speech engine. Subclasses set `name` and implement the three methods below.
 
     `synthesize` returns a pydub AudioSegment in whatever format the engine produces;
-    `speak()` normalises it to mono 16-bit SAMPLE_RATE. Calls come from one worker thread
+    `synthesize_clip()` normalises it to mono 16-bit SAMPLE_RATE. Calls come from one worker thread
     at a time per engine (see synth.py), so engines need no locking of their own.
     """
 
@@ -147,7 +147,7 @@ def segment(pcm: bytes, frame_rate: int, sample_width: int = 2, channels: int = 
     return audio_segment_class()(data=pcm, sample_width=sample_width, frame_rate=frame_rate, channels=channels)
 
 
-def speak(engine: Engine, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
+def synthesize_clip(engine: Engine, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:
     """Synthesise and normalise to mono int16 at SAMPLE_RATE; empty or silent audio is an error."""
     audio = engine.synthesize(text, profile, rate)
     if audio.channels != 1 or audio.sample_width != 2 or audio.frame_rate != SAMPLE_RATE:
