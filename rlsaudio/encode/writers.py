@@ -1,7 +1,7 @@
 """PCM -> an audio file (MP3, M4B or Opus), streamed; and the checks that the file is whole.
 
 Streamed, not through pydub's export, which needs the whole track as one AudioSegment (1.3 GB
-for an 8-hour track). MP3 goes to the spliced writer (mp3par.py: LAME in this process on every
+for an 8-hour track). MP3 goes to the spliced writer (encode/mp3/: LAME in this process on every
 core, or ffmpeg processes where lameenc is missing), which writes the Info/LAME header that lets
 players trim the encoder delay; `Mp3Writer`, one ffmpeg with the same settings, is what it
 reproduces frame for frame (its probe, its fallback, and the benchmark's encoder floor). M4B and
@@ -136,7 +136,7 @@ class Mp3Writer(StreamWriter):
     """MP3, constant bitrate, with the Xing/LAME header that makes decoding gapless."""
 
     def __init__(self, path: Path, bitrate_k: int = 64, ffmpeg: str | None = None, shown: str | None = None):
-        from .mp3.writer import mp3_args
+        from .mp3.encoders import mp3_args
 
         super().__init__(path, mp3_args(bitrate_k), ffmpeg, shown)
 
@@ -218,7 +218,7 @@ class AudioFormat:
 
 
 class Mp3Format(AudioFormat):
-    """MP3 on every core (mp3par.py): one gapless file that decodes to exactly the samples written."""
+    """MP3 on every core (encode/mp3/): one gapless file that decodes to exactly the samples written."""
 
     name = "mp3"
     codec_gain_db = CODEC_GAIN_DB
@@ -232,7 +232,7 @@ class Mp3Format(AudioFormat):
 
     def decoded_samples(self, path: Path, ffmpeg: str) -> int:
         """Counted from the frames and the LAME tag, without decoding: a cut file has too few."""
-        from .mp3.writer import mp3_decoded_samples
+        from .mp3.frames import mp3_decoded_samples
 
         return mp3_decoded_samples(path)
 

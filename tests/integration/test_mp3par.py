@@ -14,8 +14,11 @@ import pytest
 from places import deadline
 
 from rlsaudio.base.errors import EncoderError, OutputError
-from rlsaudio.encode.mp3 import writer as mp3par
-from rlsaudio.encode.mp3.writer import FRAME, ParallelMp3Writer, crc16, mp3_decoded_samples
+from rlsaudio.encode.mp3 import encoders, header, splice
+from rlsaudio.encode.mp3 import frames as mp3_frames
+from rlsaudio.encode.mp3 import writer as mp3_writer
+from rlsaudio.encode.mp3.frames import FRAME, crc16, mp3_decoded_samples
+from rlsaudio.encode.mp3.writer import ParallelMp3Writer
 from rlsaudio.encode.writers import Mp3Writer
 
 SR = 22050
@@ -81,7 +84,7 @@ def info_fields(path) -> dict:
     x = 13  # "Info" in a mono MPEG-2 frame
     assert data[x:x + 4] == b"Info"
     v = int.from_bytes(data[x + 141:x + 144], "big")
-    frame = data[:mp3par._frame_sizes_by_byte2(data[1])[0][data[2]]]
+    frame = data[:mp3_frames.frame_sizes_by_byte2(data[1])[0][data[2]]]
     zeroed = bytearray(frame)
     zeroed[x + 154:x + 156] = b"\0\0"
     return {"frames": int.from_bytes(data[x + 8:x + 12], "big"), "bytes": int.from_bytes(data[x + 12:x + 16], "big"),
@@ -96,8 +99,8 @@ def assert_reservoir_consistent(path) -> None:
     """Every frame's main data starts after the previous frame's ends, at most 255 bytes before
     its own data area, and ends inside its own frame (what _Frames checks on parsing)."""
     data = Path(path).read_bytes()
-    info = mp3par._frame_sizes_by_byte2(data[1])[0][data[2]]
-    frames = mp3par._Frames(data[info:], 0, int.from_bytes(data[info:info + 4], "big") & 0xFFFFFDFF, "x")
+    info = mp3_frames.frame_sizes_by_byte2(data[1])[0][data[2]]
+    frames = splice.Frames(data[info:], 0, int.from_bytes(data[info:info + 4], "big") & 0xFFFFFDFF, "x")
     assert frames.n and frames.mdb.max() <= 255 and frames.start[0] >= 0
 
 
@@ -170,7 +173,7 @@ def test_spliced_mp3_decodes_like_single_pass(tmp_path, kind, encoder):
     assert mp3_decoded_samples(tmp_path / "par.mp3") == len(pcm)
 
     info = info_fields(tmp_path / "par.mp3")
-    assert info["frames"] == mp3par._frames_for(len(pcm))
+    assert info["frames"] == mp3_frames.frames_for(len(pcm))
     assert info["bytes"] == info["music_length"] == info["file_size"]
     assert info["delay"] == 576
     assert info["frames"] * FRAME - info["delay"] - info["padding"] == len(pcm)
@@ -268,12 +271,12 @@ def test_info_frame_rebuilt_from_a_single_pass_file_is_identical(tmp_path):
     pcm = pcm[:len(pcm) - len(pcm) % FRAME + 300]
     encode_single(tmp_path / "one.mp3", pcm)
     data = (tmp_path / "one.mp3").read_bytes()
-    template, xoff, delay, _ = mp3par._info_template(FFMPEG, 64, "x", 60)
-    frames = mp3par._Frames(data[len(template):], 0, int.from_bytes(data[len(template):len(template) + 4], "big")
+    template, xoff, delay, _ = header.info_template(FFMPEG, 64, "x", 60)
+    frames = splice.Frames(data[len(template):], 0, int.from_bytes(data[len(template):len(template) + 4], "big")
                             & 0xFFFFFDFF, "x")
     sizes = np.diff(frames.off)
     padding = frames.n * FRAME - delay - len(pcm)
-    info = mp3par.build_info_frame(template, xoff, sizes, delay, padding, crc16(data[len(template):]))
+    info = header.build_info_frame(template, xoff, sizes, delay, padding, crc16(data[len(template):]))
     assert info == data[:len(template)]
 
 
@@ -286,7 +289,7 @@ def test_seams_that_need_moved_main_data_or_a_bridge(tmp_path, monkeypatch):
     # plenty of reservoir free at every candidate, so the free space is cut down to the data area
     # of the frame before the seam (as if the frames before it were already written): then every
     # seam frame whose main data begins further back needs the later frames' data moved.
-    plan, candidates = mp3par._plan_splice, ParallelMp3Writer._candidates
+    plan, candidates = mp3_writer.plan_splice, ParallelMp3Writer._candidates
 
     def restricted(prev, written, nxt, c, limit):
         return plan(prev, max(written, c - prev.g0 - 1), nxt, c, limit)
@@ -297,10 +300,10 @@ def test_seams_that_need_moved_main_data_or_a_bridge(tmp_path, monkeypatch):
             return p is not None and len(p.lags) > 0
         return sorted(candidates(self, s), key=lambda c: not moves(c))
 
-    monkeypatch.setattr(mp3par, "_plan_splice", restricted)
+    monkeypatch.setattr(mp3_writer, "plan_splice", restricted)
     monkeypatch.setattr(ParallelMp3Writer, "_candidates", moved_first)
     moved = encode_parallel(tmp_path / "moved.mp3", pcm)
-    monkeypatch.setattr(mp3par, "_plan_splice", plan)
+    monkeypatch.setattr(mp3_writer, "plan_splice", plan)
     # no candidate fits at any seam: every seam is bridged by another encode of its window
     monkeypatch.setattr(ParallelMp3Writer, "_candidates", lambda self, s: [])
     bridged = encode_parallel(tmp_path / "bridged.mp3", pcm)
@@ -319,7 +322,7 @@ def test_seams_that_need_moved_main_data_or_a_bridge(tmp_path, monkeypatch):
 
 def test_a_seam_that_cannot_fit_raises_instead_of_writing_a_bad_file(tmp_path, monkeypatch):
     pcm, _ = speech_like(6, seed=9)
-    monkeypatch.setattr(mp3par, "_plan_splice", lambda *a: None)
+    monkeypatch.setattr(mp3_writer, "plan_splice", lambda *a: None)
     writer = ParallelMp3Writer(tmp_path / "par.mp3", 64, FFMPEG, **SMALL)
     with pytest.raises(EncoderError, match="could not join"):
         writer.write(pcm)
@@ -345,8 +348,8 @@ def test_both_cores_and_bounded_memory(tmp_path, monkeypatch):
         writer.write(pcm[i:i + 4410])
     writer.close()
     assert max(running) == 2
-    buffer = writer._seg + writer._search + 2 * mp3par.HALF_WINDOW + mp3par.PREROLL + 49 + mp3par.POSTROLL + 1
-    around = 4 * 49 + mp3par.PREROLL + 2 * mp3par.HALF_WINDOW + mp3par.POSTROLL + 49
+    buffer = writer._seg + writer._search + 2 * mp3_writer.HALF_WINDOW + mp3_writer.PREROLL + 49 + mp3_writer.POSTROLL + 1
+    around = 4 * 49 + mp3_writer.PREROLL + 2 * mp3_writer.HALF_WINDOW + mp3_writer.POSTROLL + 49
     assert peak[0] <= 3 * (buffer + around) * FRAME * 2
     assert mp3_decoded_samples(tmp_path / "par.mp3") == len(pcm)
 
@@ -540,7 +543,7 @@ def test_abort_stops_lame_encoders_at_once(tmp_path, monkeypatch):
     stopped_at = Counting.calls
     time.sleep(0.5)
     assert Counting.calls == stopped_at  # nothing encodes after abort() returns
-    assert stopped_at < len(written) // mp3par._LAME_BLOCK  # and the segments in flight were not finished
+    assert stopped_at < len(written) // encoders.LAME_BLOCK  # and the segments in flight were not finished
 
 
 def test_the_encoder_falls_back_to_ffmpeg_without_lameenc(tmp_path, monkeypatch):
@@ -576,7 +579,7 @@ def test_decoded_samples_of_truncated_or_garbled_files(tmp_path):
         (tmp_path / name).write_bytes(content)
         return mp3_decoded_samples(tmp_path / name)
 
-    frames = mp3par._Frames(data[208:], 0, int.from_bytes(data[208:212], "big") & 0xFFFFFDFF, "x")
+    frames = splice.Frames(data[208:], 0, int.from_bytes(data[208:212], "big") & 0xFFFFFDFF, "x")
     with pytest.raises(ValueError, match="cut short"):
         check("cut.mp3", data[:-100])
     with pytest.raises(ValueError, match=f"counts {frames.n} frames but it has {frames.n - 1}"):
@@ -602,7 +605,7 @@ def test_decoded_samples_of_a_45_minute_file_are_counted_from_its_frame_headers(
     info, frames = data[:208], data[208:]
     n = 45  # 45 minutes of frames behind the same Info frame, with its count fixed up
     long = bytearray(info + frames * n)
-    count = mp3par._Frames(frames, 0, int.from_bytes(frames[:4], "big") & 0xFFFFFDFF, "x").n * n
+    count = splice.Frames(frames, 0, int.from_bytes(frames[:4], "big") & 0xFFFFFDFF, "x").n * n
     long[13 + 8:13 + 12] = count.to_bytes(4, "big")
     (tmp_path / "long.mp3").write_bytes(long)
     samples = mp3_decoded_samples(tmp_path / "long.mp3")

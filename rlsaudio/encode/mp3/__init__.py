@@ -1,0 +1,1 @@
+"""MP3 on every core: frames, splicing, encoders, the Info header, and the writer that joins them."""
