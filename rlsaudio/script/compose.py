@@ -136,7 +136,7 @@ def _duration(ms: int) -> str:
 
 
 def _count(n: int) -> str:
-    from ..base.units import number_words
+    from .narration import number_words
 
     return f"{number_words(n)} point" + ("" if n == 1 else "s")
 

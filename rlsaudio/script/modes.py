@@ -9,14 +9,16 @@ code and the same words) and turns them into a Style and MixSettings.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..base import limits
 from ..base.errors import InputError, Problem
 from ..base.units import format_ms
 from ..data import data_table
-from ..speech.profile import VoiceProfile
 from .timeline import Style
+
+if TYPE_CHECKING:
+    from ..speech.profile import VoiceProfile
 
 PACERS = ("tones", "silence")
 
@@ -95,7 +97,7 @@ def check_options(options: ModeOptions, origins: Origins | None = None) -> None:
         raise InputError(problems)
 
 
-def style_for(options: ModeOptions, voice: VoiceProfile) -> Style:
+def style_for(options: ModeOptions, voice: "VoiceProfile") -> Style:
     mode = table()[options.mode]
     tail = mode["default_tail_ms"] if options.tail_ms is None else options.tail_ms
     base_rate = getattr(voice, mode["voice_rate"]) if mode["voice_rate"] else 1.0

@@ -1,4 +1,4 @@
-"""The narrator's stock words (data/narration.toml), as one frozen value a Style carries.
+"""The narrator's stock words (data/narration.toml): the cues a Style carries, numbers and lengths.
 
 The cues rlsaudio speaks on its own ("Press.", "And release.", "Thirty seconds left.", the
 guided breaths) are knowledge, not code: they live in one data table, read once, so the
@@ -29,3 +29,41 @@ class Words:
 @cache
 def stock_words() -> Words:
     return Words(**data_table("narration.toml")["cues"])
+
+
+def number_words(n: int) -> str:
+    """0 to 999 in words, as a narrator says them: 45 -> "forty-five"."""
+    words = data_table("narration.toml")["numbers"]
+    ones, tens = words["ones"], words["tens"]
+    if not 0 <= n < 1000:
+        return str(n)
+    if n < 20:
+        return ones[n]
+    if n < 100:
+        ten, one = divmod(n, 10)
+        return tens[ten] + (f"-{ones[one]}" if one else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{ones[hundreds]} {words['hundred']}" + (f" and {number_words(rest)}" if rest else "")
+
+
+def spoken_duration(ms: int) -> str:
+    """A duration as it is spoken in narration: "ten seconds", "two minutes", "one minute and thirty seconds".
+
+    Exact to the millisecond it describes, so a spoken duration is always true: a half second is
+    said as "and a half", any other fraction with its tenths ("two point three seconds").
+    """
+    words = data_table("narration.toml")["durations"]
+    if ms % 1000:
+        whole, frac = divmod(ms, 1000)
+        if frac == 500:
+            return words["and_a_half"].format(whole=number_words(whole)) if whole else words["half_second"]
+        if frac % 100 == 0:
+            return words["point"].format(whole=number_words(whole), tenths=number_words(frac // 100))
+        return words["milliseconds"].format(ms=ms)
+    hours, rest = divmod(ms // 1000, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{number_words(v)} {words[unit][0 if v == 1 else 1]}"
+             for v, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if v]
+    if not parts:
+        return words["zero"]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {words['and']} " + parts[-1]

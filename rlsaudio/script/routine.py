@@ -17,8 +17,9 @@ from ..base import bundled, limits
 from ..base.errors import Problem, RoutineError
 from ..base.text import speakable
 from ..base.tomlfile import Checker, Source, parse_toml_bytes, read_toml
-from ..base.units import format_ms, parse_duration, show_value, spoken_duration
+from ..base.units import format_ms, parse_duration, show_value
 from ..data import data_file
+from .narration import spoken_duration
 
 if TYPE_CHECKING:
     from .points import Point, PointLibrary

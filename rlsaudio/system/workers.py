@@ -17,9 +17,8 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
-from typing import Any
+from typing import Any, Callable
 
-from ..speech.engines.base import loaded_engines
 from . import threads
 
 PR_SET_PDEATHSIG = 1
@@ -90,10 +89,21 @@ def _stop_worker(signum: int, frame: Any) -> None:
     raise SystemExit(code)
 
 
+# Checks that say a process must not fork (a speech engine registers "a voice model is loaded":
+# its native threads would not survive a fork). Registered by the code that knows, so this
+# module needs nothing above it.
+_FORK_UNSAFE: list[Callable[[], bool]] = []
+
+
+def forbid_fork_when(check: Callable[[], bool]) -> None:
+    _FORK_UNSAFE.append(check)
+
+
 def _start_method() -> str:
     """fork starts workers at once; it is only safe in a process with no threads and no speech
     engine loaded (the CLI's case). Otherwise (tests, a library caller) spawn."""
-    if threading.active_count() == 1 and not loaded_engines() and "fork" in get_all_start_methods():
+    unsafe = any(check() for check in _FORK_UNSAFE)
+    if threading.active_count() == 1 and not unsafe and "fork" in get_all_start_methods():
         return "fork"
     return "spawn"
 

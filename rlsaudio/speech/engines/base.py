@@ -21,6 +21,7 @@ import numpy as np
 
 from ...base.errors import EngineError, VoiceError
 from ...base.units import SAMPLE_RATE
+from ...system import workers
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -90,6 +91,7 @@ def loaded_engines() -> list[str]:
 
 _instances: dict[str, Engine] = {}
 _instances_lock = threading.Lock()
+workers.forbid_fork_when(lambda: bool(loaded_engines()))
 
 
 def get_engine(name: str) -> Engine:
