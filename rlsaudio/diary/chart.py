@@ -94,7 +94,7 @@ def onset_range(summary: Summary) -> tuple[int, int]:
 def _every(span: int) -> int:
     """Hours between the onset panel's labels."""
     hours = span // 60
-    return 1 if hours <= 6 else 2 if hours <= 12 else 4
+    return 1 if hours <= 6 else 2 if hours <= 12 else 6
 
 
 def chart(summary: Summary) -> tuple[str, float]:

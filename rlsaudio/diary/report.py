@@ -24,8 +24,8 @@ PAGE_MM = 297 - 2 * 12  # A4 less the top and bottom margins
 USED_MM = 4  # kept free: rounding in the browser must never spill a line onto a second page
 LINE_MM = 3.6  # one line of the notes
 ROW_MM = 4.3  # one row of the table
-NOTE_CHARS = 300  # a longer note is cut, with an ellipsis
-CHARS_PER_LINE = 100  # a safe under-estimate of the characters on one full-width line
+NOTE_CHARS = 300  # a longer note is cut, with an ellipsis (and the page shows two lines of it at most)
+SHORT_NOTE_CHARS = 50  # fits on one line beside its date even in the widest letters (W)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CAVEAT = ("This is a personal record, not proof. Nights with and without a session or a factor differ in many "
@@ -59,7 +59,9 @@ td .n { color: #555; font-size: 7pt; }
 .caveat { font-style: italic; margin-top: 1.5mm; }
 .notes-box { flex: 1 1 auto; overflow: hidden; min-height: 0; }
 ol.notes { list-style: none; margin: 0; padding: 0; }
-ol.notes li { line-height: 3.6mm; margin: 0; }
+ol.notes li { line-height: 3.6mm; max-height: 7.2mm; margin: 0; overflow: hidden; overflow-wrap: anywhere;
+              display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; }
+p.others { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 ol.notes b { font-weight: bold; margin-right: 1.5mm; }
 .more { color: #444; font-style: italic; }
 """
@@ -130,7 +132,7 @@ def _notes(entries: tuple[Entry, ...], room_mm: float) -> str:
     items = []
     for entry in notes:
         text = entry.note if len(entry.note) <= NOTE_CHARS else entry.note[:NOTE_CHARS - 1].rstrip() + "\u2026"
-        lines = -(-(len(text) + 12) // CHARS_PER_LINE)
+        lines = 1 if len(text) <= SHORT_NOTE_CHARS else 2  # a note shows on two lines at most
         if lines > lines_left:
             break
         lines_left -= lines
@@ -154,7 +156,8 @@ def report(entries: list[Entry], end: dt.date, weeks: int) -> str:
             + (4 if summary.hidden_tracks else 0))
     hidden = ""
     if summary.hidden_tracks:
-        hidden = ('<p class="more">Other sessions: ' + _clean("; ".join(summary.hidden_tracks))[:400] + "</p>")
+        hidden = ('<p class="more others">Other sessions: ' + _clean("; ".join(summary.hidden_tracks)[:400])
+                  + "</p>")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
