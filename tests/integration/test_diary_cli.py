@@ -238,3 +238,32 @@ def test_ctrl_c_during_the_questions_saves_nothing():
     assert "interrupted" in term.text
     with Diary.open() as diary:
         assert diary.entries() == []
+
+
+def test_the_readme_diary_examples_print_what_the_readme_shows(runner):
+    import shlex
+
+    from places import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n## Diary\n"):text.index("\n## Commands\n")]
+    blocks = [b.split("```", 1)[0] for b in section.split("```sh\n")[1:]]
+    ran = 0
+    for block in blocks:
+        lines = [line.strip() for line in block.strip().splitlines()]
+        i = 0
+        while i < len(lines):
+            if not lines[i].startswith("$ rlsaudio "):
+                i += 1
+                continue
+            args = shlex.split(lines[i][len("$ rlsaudio "):])
+            expected = []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("$ "):
+                expected.append(lines[i])
+                i += 1
+            result = runner.invoke(cli, args, prog_name="rlsaudio")
+            shown = [line.strip() for line in (result.stdout + result.stderr).splitlines()]
+            assert shown == expected, args
+            ran += 1
+    assert ran == 7
