@@ -149,7 +149,8 @@ def _scores(g: Geometry, days: list[str], by_day: dict[str, Entry]) -> list[str]
         y = g.score_y(value)
         out.append(f'<line class="grid score" data-value="{value}" x1="{_n(g.left)}" y1="{_n(y)}" x2="{_n(right)}" '
                    f'y2="{_n(y)}" stroke="#bbb" stroke-width="{0.3 if value in (0, 10) else 0.15}"/>')
-        out.append(f'<text x="{_n(g.left - 1.2)}" y="{_n(y + 0.9)}" class="tick-label" text-anchor="end">{value}</text>')
+        out.append(f'<text x="{_n(g.left - 1.2)}" y="{_n(y + 0.9)}" class="tick-label" '
+                   f'text-anchor="end">{value}</text>')
     for field, colour, dash in (("restless", RESTLESS, ""), ("sleep", SLEEP, ' stroke-dasharray="1.4 0.8"')):
         run: list[str] = []
         lines, marks = [], []
