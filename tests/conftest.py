@@ -45,8 +45,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _own_folders(tmp_path_factory, monkeypatch):
-    """Nothing is written outside a test's own folders: the working folder and the speech cache."""
+    """Nothing is written outside a test's own folders: the working folder, the speech cache and
+    the diary's folder (never the user's own diary)."""
     monkeypatch.setenv("RLSAUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("RLSAUDIO_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
