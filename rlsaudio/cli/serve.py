@@ -30,7 +30,7 @@ def serve(folder, host, port, lan, title):
       rlsaudio serve --lan
       rlsaudio serve ~/Music/rls --port 9000 --title "Evening sessions"
     """
-    from ..serve.app import serve_folder
+    from ..serve.window import serve_folder
 
     if lan and host:
         raise click.UsageError("give --lan or --host ADDR, not both")

@@ -28,7 +28,7 @@ from mutagen.id3 import ID3
 from places import FAKE_VOICE, ROOT
 
 from rlsaudio.cli import cli
-from rlsaudio.serve.app import Refused, host_allowed, lan_address, path_segments, qr_text
+from rlsaudio.serve.window import Refused, host_allowed, lan_address, path_segments, qr_text
 
 ROUTINE = '''
 title = "{title}"
@@ -516,7 +516,7 @@ def test_help_has_examples(runner):
 
 
 def test_the_lan_banner_shows_the_address_a_qr_code_and_what_is_exposed(tmp_path):
-    from rlsaudio.serve.app import _banner
+    from rlsaudio.serve.window import _banner
 
     out = io.StringIO()
     _banner(tmp_path, "192.168.1.23", "http://192.168.1.23:8765/", 2, out)
@@ -624,7 +624,7 @@ def test_qr_code_is_text_that_reads_back_as_the_url():
 def test_a_link_swapped_in_after_the_check_is_not_followed(tmp_path, monkeypatch):
     """The second layer: even if the resolved path looked inside (a link swapped in after
     realpath), the descriptor walk refuses every symbolic link on the way."""
-    from rlsaudio.serve import app as serve_module
+    from rlsaudio.serve import window as serve_module
 
     root = tmp_path / "root"
     root.mkdir()
@@ -644,7 +644,7 @@ def test_a_file_replaced_while_it_is_sent_is_sent_whole(tmp_path):
     track into place mid-request cannot mix two files or change the length under the response."""
     import asyncio
 
-    from rlsaudio.serve.app import OpenFileResponse, open_inside
+    from rlsaudio.serve.window import OpenFileResponse, open_inside
 
     root = tmp_path / "root"
     root.mkdir()
