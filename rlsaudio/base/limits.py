@@ -61,6 +61,17 @@ def ffmpeg_stall_s() -> float:
     return value if 0 < value <= 86_400 else FFMPEG_STALL_S
 
 
+def header_timeout_s() -> float:
+    """Seconds a connection has to send a complete request head: RLSAUDIO_HEADER_TIMEOUT, default 10."""
+    import os
+
+    try:
+        value = float(os.environ.get("RLSAUDIO_HEADER_TIMEOUT", HEADER_TIMEOUT_S))
+    except ValueError:
+        return HEADER_TIMEOUT_S
+    return value if 0 < value <= 600 else HEADER_TIMEOUT_S
+
+
 def duration_problem(ms: int, *, min_ms: int = 1, max_ms: int, what: str = "duration") -> str | None:
     """The message for a duration outside [min_ms, max_ms], or None when it is fine."""
     if ms <= 0 and min_ms > 0:
@@ -70,3 +81,13 @@ def duration_problem(ms: int, *, min_ms: int = 1, max_ms: int, what: str = "dura
     if ms > max_ms:
         return f"{what} must be at most {format_ms(max_ms)}, got {format_ms(ms)}"
     return None
+
+
+# Serving (`serve` and the app)
+MAX_REQUEST_PATH_BYTES = 4096  # a request's decoded path
+MAX_REQUEST_SEGMENT_BYTES = 255  # one name in it
+MAX_REQUEST_DEPTH = 16  # folders below the served one
+MAX_CONNECTIONS = 256  # open at once; beyond, the longest-idle are closed to make room
+HEADER_TIMEOUT_S = 10.0  # from a connection's first byte (or its last response) to a complete request head
+KEEP_ALIVE_S = 5.0  # an idle connection between requests
+MAX_FOREIGN_FILES = 1000  # files of other kinds in a served folder before it is refused as not an output folder

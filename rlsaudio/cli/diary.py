@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..diary.entry import EVENING_HOUR, FACTORS, FIELDS, LABELS, show
+from ..diary.entry import EVENING_HOUR, FACTORS, FIELDS, show
 from .options import CONTEXT, table
 from .process import err, isatty
 
@@ -126,7 +126,7 @@ def add(date, onset, restless, sleep, minutes_to_sleep, woke, tracks, factors, n
 
 def _ask(book, day: str, ask_date: bool) -> dict | None:
     """The questions, one at a time; a bad answer is explained and asked again."""
-    from ..diary import DiaryError, validate_fields
+    from ..diary import validate_fields
 
     click.echo("A few questions about one night. Enter skips a question (and keeps what the diary has); "
                "- empties it; Ctrl-C stops without saving.")

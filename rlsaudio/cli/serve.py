@@ -17,10 +17,13 @@ from .options import TEXT
 @click.option("--lan", is_flag=True, help="Listen on this computer's local network address, to open it on a "
               "phone on the same Wi-Fi (prints the address and a QR code).")
 @click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
-def serve(folder, host, port, lan, title):
+@click.option("--any-folder", "any_folder", is_flag=True, help="Serve FOLDER even if it is not a folder of tracks "
+              "(/, a home folder, or one with thousands of other files).")
+def serve(folder, host, port, lan, title, any_folder):
     """Serve an output folder to your phone: tracks, pages, playlists and a podcast feed.
 
-    Read-only: GET and HEAD only, nothing outside FOLDER (default: output), no hidden files.
+    Read-only: GET and HEAD only; only what rlsaudio published in FOLDER (default: output): its
+    tracks, their pages, chapters and transcripts, albums' playlists, covers and the feed.
     The feed is at /feed.xml and lists every track in the folder and its subfolders, including
     tracks built while it runs. Ctrl-C stops it.
 
@@ -34,4 +37,4 @@ def serve(folder, host, port, lan, title):
 
     if lan and host:
         raise click.UsageError("give --lan or --host ADDR, not both")
-    return serve_folder(folder, host=host, port=port, lan=lan, title=title)
+    return serve_folder(folder, host=host, port=port, lan=lan, title=title, any_folder=any_folder)

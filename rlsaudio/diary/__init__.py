@@ -12,8 +12,19 @@ Errors: DiaryError (a bad value or file, exit 2 / HTTP 400), DiaryFileError (the
 damaged, foreign or newer; left as it is), DiaryStorageError (disk, permissions, busy).
 """
 
-from .entry import (EVENING_HOUR, FACTOR_LABELS, FACTORS, FIELDS, LABELS, Change, Changes, Entry, Factor,
-                    last_night, validate_fields)
+from .entry import (
+                    EVENING_HOUR,
+                    FACTOR_LABELS,
+                    FACTORS,
+                    FIELDS,
+                    LABELS,
+                    Change,
+                    Changes,
+                    Entry,
+                    Factor,
+                    last_night,
+                    validate_fields,
+)
 from .errors import DiaryError, DiaryFileError, DiaryStorageError
 from .store import Diary, HistoryItem, ImportResult, data_folder, default_path
 

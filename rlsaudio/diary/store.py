@@ -28,7 +28,7 @@ from pathlib import Path
 from ..base.errors import Problem
 from ..base.safeio import FileKind, open_problem, read_regular
 from . import schema
-from .entry import FIELDS, Change, Changes, Entry, validate_fields
+from .entry import FIELDS, Changes, Entry, validate_fields
 from .errors import DiaryError, DiaryFileError, DiaryStorageError
 from .exchange import dump, format_of, load, save
 

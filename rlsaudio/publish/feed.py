@@ -55,6 +55,9 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 # For items without an rlsaudio GUID tag: a UUID of their relative path.
 PATH_GUID_NAMESPACE = uuid.UUID("0d8f4a52-7c1e-4f55-b3a4-2f6f9c8e1b07")
 
+# RSS dates (RFC 822) have four-digit years: a later file time (tmpfs, XFS and btrfs allow it, an
+# archive can carry one) is shown as the last moment of 9999 instead of failing the feed.
+LAST_FEED_TIME = 253402300799
 CATEGORY = ("Health & Fitness", "Alternative Health")
 DESCRIPTION = "Voice-guided self-care sessions for restless legs, made with rlsaudio."
 
@@ -202,7 +205,7 @@ def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped
     number, total = _track_number(tags.get("track"))
     stem = os.path.splitext(os.path.basename(rel))[0]
     return FeedTrack(
-        rel=rel, size=st.st_size, mtime=st.st_mtime, title=tags.get("title") or stem,
+        rel=rel, size=st.st_size, mtime=min(max(st.st_mtime, 0), LAST_FEED_TIME), title=tags.get("title") or stem,
         artist=tags.get("artist") or "", album=tags.get("album") or "", comment=tags.get("comment") or "",
         track=number, track_total=total, length_ms=length_ms or 0, guid=tags.get("guid") or "", cover=cover,
     )

@@ -28,7 +28,9 @@ from mutagen.id3 import ID3
 from places import FAKE_VOICE, ROOT
 
 from rlsaudio.cli import cli
-from rlsaudio.serve.window import Refused, host_allowed, lan_address, path_segments, qr_text
+from rlsaudio.serve.files import Refused, path_segments
+from rlsaudio.serve.guard import host_allowed
+from rlsaudio.serve.network import lan_address, qr_text
 
 ROUTINE = '''
 title = "{title}"
@@ -545,7 +547,7 @@ def test_a_port_in_use_is_one_line_and_status_1(site):
     result = subprocess.run(serve_command(site["out"], "--port", site["port"]), capture_output=True, text=True,
                             env=env(), timeout=20)
     assert result.returncode == 1
-    assert result.stderr == (f"port {site['port']} on 127.0.0.1 is already in use (is rlsaudio serve already "
+    assert result.stderr == (f"port {site['port']} on 127.0.0.1 is already in use (is rlsaudio already "
                              "running?); stop that, or choose another port with --port\n")
 
 
@@ -584,14 +586,24 @@ def test_path_segments():
         assert exc.value.status == status, path
 
 
-def test_host_names():
-    names = frozenset({"mybox"})
-    for ok in ("127.0.0.1:8765", "192.168.1.20:8765", "[::1]:8765", "localhost:8765", "LOCALHOST", "mybox:8765",
-               "mybox.local:8765", "mybox.local.", "192.168.1.20"):
-        assert host_allowed(ok, names), ok
-    for bad in ("evil.example:8765", "mybox.evil.example", "127.0.0.1.nip.io", "[::1", "localhost:http", "",
-                "192.168.1.20:80:80"):
-        assert not host_allowed(bad, names), bad
+def test_the_host_header_must_name_the_bound_address_or_this_machine(monkeypatch):
+    """DNS rebinding: a page on another site reaches the server only under a name it controls, so
+    only the address bound and this machine's own names are accepted (no longer every *.local)."""
+    from rlsaudio.serve import network
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "mybox")
+    lan = network.host_names("192.168.1.20")
+    for ok in ("192.168.1.20:8765", "192.168.1.20", "mybox:8765", "mybox.local:8765", "mybox.local.", "MYBOX"):
+        assert host_allowed(ok, lan), ok
+    for bad in ("127.0.0.1:8765", "localhost", "printer.local", "evil.local:8765", "evil.example:8765",
+                "mybox.evil.example", "192.168.1.20.nip.io", "[::1", "mybox:http", "", "192.168.1.20:80:80",
+                "192.168.1.21"):
+        assert not host_allowed(bad, lan), bad
+    loopback = network.host_names("127.0.0.1")
+    for ok in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST", "[::1]:8765", "mybox"):
+        assert host_allowed(ok, loopback), ok
+    for bad in ("192.168.1.20", "printer.local", "127.0.0.2", "127.0.0.1.nip.io"):
+        assert not host_allowed(bad, loopback), bad
 
 
 def test_lan_address_uses_the_route_then_the_interfaces():
@@ -644,7 +656,7 @@ def test_a_file_replaced_while_it_is_sent_is_sent_whole(tmp_path):
     track into place mid-request cannot mix two files or change the length under the response."""
     import asyncio
 
-    from rlsaudio.serve.window import OpenFileResponse, open_inside
+    from rlsaudio.serve.files import OpenFileResponse, open_inside
 
     root = tmp_path / "root"
     root.mkdir()
