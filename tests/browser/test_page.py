@@ -494,7 +494,7 @@ def test_themes_bedtime_dark_and_warm_massage_readable(site, browser, tmp_path_f
             c, bg = rgb(colour), rgb(behind)
             assert luminance(bg) < 0.05, (name, behind)  # nothing bright anywhere
             assert c[0] >= c[2], (name, colour)  # warm text, no blue
-            assert 3 <= contrast(c, bg) < 10, (name, colour, behind)  # dim, not glaring, still legible
+            assert 4.5 <= contrast(c, bg) < 10, (name, colour, behind)  # dim, not glaring, still legible (WCAG AA)
         bedtime_png = shots / "page-bedtime.png"
         browser.driver.save_screenshot(str(bedtime_png))
 
@@ -606,3 +606,76 @@ def test_bundled_acupressure_at_the_sp6_hold(site, browser):
         assert (bone[0] > mark[0]) == (side == "right")
         assert text == ("matrix(-1, 0, 0, 1, 0, 0)" if side == "left" else "none")  # labels read left to right
     assert errors(browser.logs()) == []
+
+
+# --------------------------------------------------------------------------- a phone, a keyboard
+
+
+def _box(b, selector: str) -> dict:
+    return b.js("const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+                "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width, height: r.height}",
+                selector)
+
+
+@pytest.mark.parametrize("theme", ["massage", "bedtime"])
+def test_the_page_at_390_pixels(site, browser, theme):
+    """No empty ring when nothing is timed; during a hold the ring sits beside the figure; the
+    figure's labels are at least 10 px tall on screen; the title and subtitle are never cut."""
+    page, plan = (site.page, site.plan) if theme == "massage" else (site.bedtime_page, site.bedtime_plan)
+    hold = span_of(plan, "hold", side="right")
+    browser.phone(True)
+    try:
+        assert errors(browser.open(url(page, round(hold["start"] - 0.5, 3)))) == []  # the cue before the hold
+        assert browser.js("return getComputedStyle(document.getElementById('timer')).display") == "none"
+        assert errors(browser.open(url(page, round(hold["start"] + 3.2, 3)))) == []
+        ring, figure = _box(browser, "#timer"), _box(browser, "svg.figure:not([hidden])")
+        assert ring["width"] > 60 and figure["width"] > 150
+        assert ring["right"] <= figure["left"] + 1  # side by side: no gap of a screen between them
+        assert ring["top"] < figure["bottom"] and figure["top"] < ring["bottom"]
+        heights = browser.js("return [...document.querySelectorAll('svg.figure:not([hidden]) text')]"
+                             ".map(t => t.getBoundingClientRect().height)")
+        assert heights and min(heights) >= 10, heights
+        overflow = browser.js("""return [...document.querySelectorAll('.top h1, .top .sub, #step')]
+            .map(el => [el.className || el.id, el.scrollWidth - el.clientWidth, getComputedStyle(el).textOverflow])""")
+        assert all(extra <= 1 and cut != "ellipsis" for _, extra, cut in overflow), overflow
+    finally:
+        browser.phone(False)
+
+
+def test_keyboard_play_is_the_first_stop_and_the_seek_bar_moves_five_seconds(site, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    assert errors(browser.open(url(site.page, 30))) == []
+    ActionChains(browser.driver).send_keys(Keys.TAB).perform()
+    assert browser.js("return document.activeElement.id") == "play"
+    seek = browser.driver.find_element("id", "seek")
+    seek.send_keys(Keys.ARROW_RIGHT)
+    assert abs(shown(browser)["time"] - 35) < 0.01
+    seek.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    assert abs(shown(browser)["time"] - 25) < 0.01
+    seek.send_keys(Keys.PAGE_UP)
+    assert abs(shown(browser)["time"] - 85) < 0.01
+    seek.send_keys(Keys.HOME)
+    assert shown(browser)["time"] == 0
+
+
+def test_deep_links_to_a_step_or_a_point_land_on_its_start(site, browser):
+    """#step=N and #point=CODE[&side=...] open a step whatever the voice's timing: the README's
+    "start at the SP 6 step" link cannot drift into another step."""
+    plan = site.plan
+    chapters = plan["chapters"]
+    browser.open(url(site.page))
+    for fragment, chapter in [("step=1", chapters[0]), (f"step={len(chapters)}", chapters[-1]),
+                              ("point=SP6", next(c for c in chapters if c.get("point") == "SP 6")),
+                              ("point=sp%206&side=left",
+                               next(c for c in chapters if c.get("point") == "SP 6" and c.get("side") == "left")),
+                              ("point=heart", next(c for c in chapters if c.get("point") == "heart"))]:
+        browser.js("location.hash = arguments[0]", fragment)
+        browser.wait(lambda: abs(shown(browser)["time"] - chapter["start"]) < 1e-3, f"#{fragment} did not open")
+        assert shown(browser)["step"] == chapter["title"], fragment
+    before = shown(browser)["time"]
+    for fragment in ("step=0", f"step={len(chapters) + 1}", "point=SP99", "step=x"):  # nothing to open: stay
+        browser.js("location.hash = arguments[0]", fragment)
+        time.sleep(0.2)
+        assert shown(browser)["time"] == before, fragment

@@ -57,13 +57,31 @@
     }
     return total;
   }
-  /* "#t=12:30", "#t=1:02:03", "#t=750" or "#t=750.5". */
+  /* A moment from the address: "#t=12:30", "#t=1:02:03", "#t=750" or "#t=750.5"; or a step,
+     "#step=5" (the fifth in the list) or "#point=SP6" (the first step on that point;
+     "#point=SP6&side=left" its left side), which stay right whatever voice made the track. */
   function hashTime() {
-    var m = /^#t=([^&]+)/.exec(location.hash);
-    if (!m) { return null; }
-    var text;
-    try { text = decodeURIComponent(m[1]); } catch (err) { return null; }
-    return parseTime(text);
+    var params = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      var kv = part.split("=");
+      if (kv.length === 2) {
+        try { params[kv[0]] = decodeURIComponent(kv[1]); } catch (err) { /* ignore a broken part */ }
+      }
+    });
+    if (params.t !== undefined) { return parseTime(params.t); }
+    if (params.step !== undefined && /^\d+$/.test(params.step)) {
+      var c = chapters[parseInt(params.step, 10) - 1];
+      return c ? c.start : null;
+    }
+    if (params.point !== undefined) {
+      var want = params.point.toLowerCase().replace(/[^a-z0-9]/g, "");
+      var codes = D.chapter_points || [];
+      for (var i = 0; i < chapters.length; i++) {
+        if (codes[i] && codes[i].toLowerCase().replace(/[^a-z0-9]/g, "") === want &&
+            (!params.side || chapters[i].side === params.side)) { return chapters[i].start; }
+      }
+    }
+    return null;
   }
 
   // ------------------------------------------------------------------ the state at a moment
@@ -188,6 +206,18 @@
     setHidden(figure, false);  // shown before the marks go in: their labels are placed by measuring
     var info = D.figures[name];
     var box = info.viewbox;
+    // Labels of a readable size on any screen: about 11.5 px for the drawing's own (but never more
+    // than a fifth over the size its lines were spaced for), 14 px for the mark's, in the figure's
+    // units. A figure wider than tall takes the whole width (data-shape), so it is drawn large.
+    figure.setAttribute("data-shape", box[2] > box[3] ? "wide" : "tall");
+    var rect = svg.getBoundingClientRect();
+    if (rect.width > 0 && rect.height > 0) {  // the drawing fits the box, by its width or its height
+      var perPixel = Math.min(2.5, Math.max(0.6, box[2] / rect.width, box[3] / rect.height));
+      var labels = svg.querySelector(".drawing .labels");
+      var design = parseFloat(labels ? labels.getAttribute("font-size") : "") || 11.5;
+      svg.style.setProperty("--label", Math.min(1.2 * design, 11.5 * perPixel).toFixed(1) + "px");
+      svg.style.setProperty("--mark", (14 * perPixel).toFixed(1) + "px");
+    }
     var drawing = svg.querySelector(".drawing");
     if (mirrored) {
       drawing.setAttribute("transform", "translate(" + (2 * box[0] + box[2]) + " 0) scale(-1 1)");
@@ -465,6 +495,16 @@
 
   var seek = $("seek");
   seek.max = duration;
+  // The arrow keys move 5 seconds (a range input's own step would be a tenth of one), Page Up
+  // and Page Down a minute, Home and End to either end.
+  seek.addEventListener("keydown", function (e) {
+    var by = { ArrowRight: 5, ArrowUp: 5, ArrowLeft: -5, ArrowDown: -5, PageUp: 60, PageDown: -60 }[e.key];
+    if (e.key === "Home") { by = -now; } else if (e.key === "End") { by = duration - now; }
+    if (by === undefined || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    e.preventDefault();
+    seekTo(now + by);
+  });
+  window.addEventListener("resize", function () { shown.step = null; render(); });
   seek.addEventListener("input", function () { shown.dragging = true; seekTo(parseFloat(seek.value)); });
   seek.addEventListener("change", function () { shown.dragging = false; seekTo(parseFloat(seek.value)); });
 
