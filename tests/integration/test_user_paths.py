@@ -292,3 +292,28 @@ def test_a_worker_stopped_while_it_starts_ends_quietly():
                           timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_every_subpackage_its_data_and_the_licence(tmp_path):
+    """Built from a copy of the checkout (setuptools writes build/ beside the sources)."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, symlinks=True,
+                    ignore=shutil.ignore_patterns(".git", ".venv", "output", "build", "*.egg-info", "__pycache__",
+                                                  ".pytest_cache", ".ruff_cache", "docs"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                           str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("rlsaudio-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "rlsaudio").rglob("__init__.py")}
+    for package in packages:
+        assert f"{package}/__init__.py" in names, package
+    for data in ("rlsaudio/data/voices/joe.toml", "rlsaudio/data/routines/acupressure.toml",
+                 "rlsaudio/data/figures/soles.svg", "rlsaudio/data/points.toml", "rlsaudio/data/favicon.png",
+                 "rlsaudio/publish/page/page.js"):
+        assert data in names, data
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
