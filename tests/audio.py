@@ -71,3 +71,15 @@ def ffmetadata(path) -> str:
     out = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
                          capture_output=True, text=True, check=True)
     return out.stdout
+
+
+def stream_layout(path) -> str:
+    """The channel layout a decoder gives the listener ("mono", "stereo"), as ffmpeg describes the
+    audio stream: what is heard, where container headers disagree (Debian's ffmpeg 5.1 writes a
+    channel count of 2 in an M4B's sample entry for mono AAC, which mutagen then reports)."""
+    import re
+
+    done = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    match = re.search(r"Stream #\S+.*?Audio: [^\n]*?, \d+ Hz, ([a-z0-9.() ]+?)(?:,|\n|$)", done.stderr)
+    assert match, done.stderr
+    return match.group(1).strip()

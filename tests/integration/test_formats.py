@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from audio import SR, decode, ebur128, ffmetadata, planned_silences, silent_run_around
+from audio import SR, decode, ebur128, ffmetadata, planned_silences, silent_run_around, stream_layout
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 from places import FAKE_VOICE
@@ -161,7 +161,7 @@ def test_every_m4b_tag_and_the_cover_read_back_with_mutagen(built):
     (cover,) = tags["covr"]
     assert bytes(cover) == default_cover()[0] and cover.imageformat == MP4Cover.FORMAT_PNG
     assert "\xa9too" not in tags  # ffmpeg's encoder tag is replaced, like every other tag
-    assert MP4(str(track)).info.channels == 1 and MP4(str(track)).info.codec == "mp4a.40.2"
+    assert stream_layout(track) == "mono" and MP4(str(track)).info.codec == "mp4a.40.2"
     assert track.read_bytes()[8:12] == b"M4B "
 
 
@@ -182,7 +182,7 @@ def test_every_opus_tag_and_the_cover_read_back_with_mutagen(built):
     (block,) = tags["METADATA_BLOCK_PICTURE"]
     picture = Picture(base64.b64decode(block))
     assert picture.data == default_cover()[0] and picture.mime == "image/png" and picture.type == 3
-    assert audio.info.channels == 1
+    assert audio.info.channels == 1 and stream_layout(track) == "mono"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
