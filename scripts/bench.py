@@ -262,6 +262,59 @@ def first_progress(python: str, routine: str, env: dict[str, str], work: Path) -
     return seen if seen is not None else float("nan")
 
 
+# --------------------------------------------------------------------------- a server under load
+
+
+def serve_under_load(python: str, folder: Path, host: str, idle: int = 300, slow: int = 60,
+                     requests: int = 20) -> tuple[float, float, float]:
+    """(median, slowest, alone) seconds for a normal request to `rlsaudio serve` while `idle`
+    connections send nothing and `slow` trickle a request head byte by byte ("alone": the same
+    request with nobody else connected)."""
+    import socket
+    import statistics
+
+    proc = subprocess.Popen(rlsaudio(python, "serve", str(folder), "--port", "0", "--host", host),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(line.split("http://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+
+        def one() -> float:
+            started = time.perf_counter()
+            with socket.create_connection((host, port), timeout=30) as s:
+                s.sendall(f"GET /feed.xml HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+                while s.recv(65536):
+                    pass
+            return time.perf_counter() - started
+
+        alone = statistics.median(one() for _ in range(5))
+        held = [socket.create_connection((host, port), timeout=30) for _ in range(idle)]
+        trickling = [socket.create_connection((host, port), timeout=30) for _ in range(slow)]
+        times = []
+        for i in range(requests):
+            for s in trickling:
+                try:
+                    s.sendall(b"GET / HTTP/1.1\r\n"[i % 16:i % 16 + 1])
+                except OSError:
+                    pass
+            times.append(one())
+        for s in held + trickling:
+            s.close()
+        return statistics.median(times), max(times), alone
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def lan_host() -> str | None:
+    try:
+        from rlsaudio.serve.network import lan_address
+
+        return lan_address()
+    except Exception:  # no network address on this machine: the LAN row is left out
+        return None
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -334,7 +387,19 @@ def main() -> None:
                 shutil.rmtree(work / "long", ignore_errors=True)
         longs = table(rows, ("warm builds", "warm", "encode only", "warm / encode", "peak RSS"))
 
-        sections = [renders, longs]
+        # 3. The server: a normal request while hundreds of connections are idle or slow.
+        rows = []
+        folder = work / "out"
+        for where, host in (("127.0.0.1", "127.0.0.1"), ("--lan", lan_host())):
+            if host is None:
+                continue
+            median, slowest, alone = serve_under_load(python, folder, host)
+            rows.append((f"serve, {where}: 300 idle + 60 slow connections", f"{alone * 1000:.0f} ms",
+                         f"{median * 1000:.0f} ms", f"{slowest * 1000:.0f} ms ({verdict(slowest <= 2.0)})"))
+            show(f"  {rows[-1]}")
+        servers = table(rows, ("server under load", "a request alone", "median under load", "slowest (<= 2 s)"))
+
+        sections = [renders, longs, servers]
         if not args.quick:
             base_python, base_routines = baseline_python(args.baseline, work)
 
