@@ -1,11 +1,13 @@
 """A real headless Chromium for the listen-along page tests: Debian's chromium and
 chromedriver, driven by selenium. Nothing is downloaded: selenium is pointed at both binaries.
 
-Without them the browser tests are skipped with one line that says how to install them.
+Without them the browser tests are skipped with one line that says how to install them; CI sets
+RLSAUDIO_REQUIRE_CHROMIUM=1, which makes that a failure instead.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -36,6 +38,8 @@ def missing() -> str | None:
 def browser(tmp_path_factory):
     """One headless Chromium for the whole module, with a fresh profile."""
     reason = missing()
+    if reason and os.environ.get("RLSAUDIO_REQUIRE_CHROMIUM") == "1":  # CI: a missing browser is a failure
+        pytest.fail(reason)
     if reason:
         pytest.skip(reason)
     from selenium import webdriver
