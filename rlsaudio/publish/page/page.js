@@ -610,6 +610,6 @@
         }
       }, function () { document.getElementById("app-diary-result").textContent = "The app is not answering."; });
     });
-    box.scrollIntoView({ block: "nearest" });
+    box.scrollIntoView({ block: "center" });
   }
 })();
