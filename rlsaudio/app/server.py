@@ -176,8 +176,12 @@ def page_html() -> str:
     return _asset("app.html").replace("@@CSS@@", _asset("app.css")).replace("@@JS@@", _asset("app.js"))
 
 
+# Every answer says the app sent it: a listen-along page asks for the diary only then (page.js).
+APP_HEADER = (b"x-rlsaudio-app", b"1")
+
+
 class KeyCookie:
-    """A GET that shows a valid ?key= gets the key cookie in its answer."""
+    """A GET that shows a valid ?key= gets the key cookie in its answer; every answer, APP_HEADER."""
 
     def __init__(self, app, key: str):
         self.app, self.key = app, key
@@ -186,13 +190,13 @@ class KeyCookie:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         given, how = presented_key(scope)
-        if how != "query" or not key_matches(given, self.key):
-            return await self.app(scope, receive, send)
-        cookie = f"{KEY_COOKIE}={self.key}; HttpOnly; SameSite=Strict; Path=/".encode()
+        extra = [APP_HEADER]
+        if how == "query" and key_matches(given, self.key):
+            extra.append((b"set-cookie", f"{KEY_COOKIE}={self.key}; HttpOnly; SameSite=Strict; Path=/".encode()))
 
         async def with_cookie(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": list(message.get("headers", [])) + [(b"set-cookie", cookie)]}
+                message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 
         await self.app(scope, receive, with_cookie)

@@ -531,7 +531,7 @@
 /* The diary questions, only when the app serves this page (rlsaudio app): when the track plays to
    its end, or at the first visit the next morning, two 0-10 questions (restlessness before the
    session, sleep quality) saved with POST /api/diary on the same origin (the app's key cookie).
-   Opened from disk or from `serve`, the probe (GET /api/diary) fails and nothing is added.
+   Opened from disk, from `serve` or any other server (no x-rlsaudio-app header on the page), nothing is added.
    A block of its own: it reads only the DOM and #page-data. */
 (function () {
   "use strict";
@@ -546,9 +546,14 @@
   function stored() { try { return JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { return null; } }
   function today() { var d = new Date(); return d.getFullYear() + "-" + (d.getMonth() + 1) + "-" + d.getDate(); }
 
-  fetch("/api/diary", { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (r) {
-    var type = r.headers.get("content-type") || "";
-    return r.ok && type.indexOf("application/json") === 0 ? r.json() : null;
+  // The page itself, asked again (HEAD): only the app's answer says x-rlsaudio-app, and any server
+  // answers this one, so no other server sees a request it would log as an error.
+  fetch(location.pathname, { method: "HEAD", credentials: "same-origin", cache: "no-store" }).then(function (r) {
+    if (!r.headers.get("x-rlsaudio-app")) { return null; }
+    return fetch("/api/diary", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+  }).then(function (r) {
+    var type = r ? r.headers.get("content-type") || "" : "";
+    return r && r.ok && type.indexOf("application/json") === 0 ? r.json() : null;
   }).then(function (diary) {
     if (!diary || typeof diary.last_night !== "string") { return; }
     var night = diary.last_night;
