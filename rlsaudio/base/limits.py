@@ -91,3 +91,11 @@ MAX_CONNECTIONS = 256  # open at once; beyond, the longest-idle are closed to ma
 HEADER_TIMEOUT_S = 10.0  # from a connection's first byte (or its last response) to a complete request head
 KEEP_ALIVE_S = 5.0  # an idle connection between requests
 MAX_FOREIGN_FILES = 1000  # files of other kinds in a served folder before it is refused as not an output folder
+
+# The app (`rlsaudio app`): requests that can write
+MAX_JSON_BODY_BYTES = 65_536  # a JSON request (settings, a diary night)
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # an uploaded routine file: the same bound as any routine file
+BODY_TIMEOUT_S = 30.0  # to send a request's whole body, once its head has arrived
+MAX_QUEUED_BUILDS = 20  # builds waiting or running at once; more are refused (429) until one ends
+MAX_UPLOADS = 50  # uploaded routine files kept while the app runs; the oldest goes first
+MAX_BUILD_RECORDS = 200  # finished builds whose state GET /api/builds/{id} still answers

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import build, compose, diary, feed, inspect, plan, playlist, points, routines, serve, validate, voices
+from . import app, build, compose, diary, feed, inspect, plan, playlist, points, routines, serve, validate, voices
 from .options import CONTEXT
 from .process import Group, run
 
@@ -30,7 +30,7 @@ def cli():
     """
 
 
-for _module in (routines, validate, plan, voices, build, playlist, points, compose, inspect, serve, feed, diary):
+for _module in (routines, validate, plan, voices, build, playlist, points, compose, inspect, serve, app, feed, diary):
     cli.add_command(getattr(_module, _module.__name__.rsplit(".", 1)[1]))
 
 

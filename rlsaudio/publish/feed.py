@@ -315,29 +315,29 @@ def _seasons(tracks: list[FeedTrack]) -> dict[str, int]:
 
 
 def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: str, feed_url: str | None = None,
-               description: str = DESCRIPTION, language: str = "en") -> bytes:
+               description: str = DESCRIPTION, language: str = "en", url_query: str = "") -> bytes:
     """The feed document. `base_url` (ending in "/") is where the folder is published: every
     track, sidecar and cover URL is under it; the feed itself is at `feed_url` (default
-    `base_url`feed.xml). `identity` seeds the feed's podcast:guid. Pure: the same tracks give
-    the same bytes."""
+    `base_url`feed.xml). `identity` seeds the feed's podcast:guid. `url_query` ("?key=...", the
+    app's access key) is added to every URL under `base_url`. Pure: the same tracks give the same bytes."""
     assert base_url.endswith("/")
     cover = channel_cover(tracks)
-    feed_url = feed_url or base_url + FEED_NAME
+    feed_url = feed_url or base_url + FEED_NAME + url_query
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
     _sub(channel, "title", _line(title))
-    _sub(channel, "link", base_url)
+    _sub(channel, "link", base_url + url_query)
     _sub(channel, "description", description)
     _sub(channel, "language", language)
     _sub(channel, "generator", f"rlsaudio {__version__}")
     if tracks:
         _sub(channel, "lastBuildDate", formatdate(max(t.mtime for t in tracks), usegmt=True))
     _sub(channel, "atom:link", attrs={"href": feed_url, "rel": "self", "type": "application/rss+xml"})
-    _sub(channel, "itunes:image", attrs={"href": base_url + f"{COVERS_DIR}/{cover.name}"})
+    _sub(channel, "itunes:image", attrs={"href": base_url + f"{COVERS_DIR}/{cover.name}" + url_query})
     image = _sub(channel, "image")
-    _sub(image, "url", base_url + f"{COVERS_DIR}/{cover.name}")
+    _sub(image, "url", base_url + f"{COVERS_DIR}/{cover.name}" + url_query)
     _sub(image, "title", _line(title))
-    _sub(image, "link", base_url)
+    _sub(image, "link", base_url + url_query)
     category = _sub(channel, "itunes:category", attrs={"text": CATEGORY[0]})
     _sub(category, "itunes:category", attrs={"text": CATEGORY[1]})
     _sub(channel, "itunes:explicit", "false")
@@ -345,12 +345,13 @@ def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: 
     _sub(channel, "podcast:guid", feed_guid(identity))
     guids, seasons = _item_guids(tracks), _seasons(tracks)
     for track in tracks:
-        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album))
+        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album), url_query)
     ET.indent(rss, space="  ")
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, season: int | None) -> None:
+def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, season: int | None,
+          url_query: str = "") -> None:
     item = _sub(channel, "item")
     _sub(item, "title", _line(track.title))
     # Podcast apps read <description> as HTML (some only when it looks like HTML): the comment is
@@ -358,8 +359,8 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
     # then ElementTree escapes that as XML.
     _sub(item, "description", "<p>" + html.escape(track.comment or track.title, quote=False) + "</p>")
     if "page" in track.sidecars:
-        _sub(item, "link", base_url + url_path(track.sidecars["page"]))
-    _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel), "length": str(track.size),
+        _sub(item, "link", base_url + url_path(track.sidecars["page"]) + url_query)
+    _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel) + url_query, "length": str(track.size),
                                    "type": track.type})
     _sub(item, "guid", guid, {"isPermaLink": "false"})
     _sub(item, "pubDate", formatdate(track.mtime, usegmt=True))
@@ -367,7 +368,7 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
     if track.artist:
         _sub(item, "itunes:author", _line(track.artist))
     if track.cover is not None:
-        _sub(item, "itunes:image", attrs={"href": base_url + f"{COVERS_DIR}/{track.cover.name}"})
+        _sub(item, "itunes:image", attrs={"href": base_url + f"{COVERS_DIR}/{track.cover.name}" + url_query})
     _sub(item, "itunes:explicit", "false")
     _sub(item, "itunes:episodeType", "full")
     if season is not None and track.track is not None:
@@ -376,10 +377,10 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
         _sub(item, "podcast:season", str(season), {"name": _line(track.album)})
         _sub(item, "podcast:episode", str(track.track))
     if "chapters_json" in track.sidecars:
-        _sub(item, "podcast:chapters", attrs={"url": base_url + url_path(track.sidecars["chapters_json"]),
+        _sub(item, "podcast:chapters", attrs={"url": base_url + url_path(track.sidecars["chapters_json"]) + url_query,
                                               "type": "application/json+chapters"})
     if "transcript" in track.sidecars:
-        _sub(item, "podcast:transcript", attrs={"url": base_url + url_path(track.sidecars["transcript"]),
+        _sub(item, "podcast:transcript", attrs={"url": base_url + url_path(track.sidecars["transcript"]) + url_query,
                                                 "type": "text/vtt", "rel": "captions"})
 
 

@@ -24,7 +24,7 @@ from .layout import Draft, _ChapterStart, _Mark, _Piece, lay_out, split_sentence
 from .routine import Routine
 
 __all__ = ["Chapter", "Draft", "Event", "Span", "SpeechLength", "Style", "Timeline", "build_timeline",
-           "estimate_speech", "lay_out", "split_sentences"]
+           "estimate_speech", "lay_out", "length_range", "split_sentences"]
 
 FIT_MIN, FIT_MAX = 0.25, 4.0
 
@@ -100,12 +100,29 @@ def _fit_error(routine: Routine, target: int, shortest: int, longest: int, how: 
     return FitError(replace(base, message=message))
 
 
-def _fit(pieces: list[_Piece], target: int, routine: Routine, where: Problem | None) -> None:
+def _scale_bounds(pieces: list[_Piece]) -> tuple[int, int, int, int]:
+    """(fixed, flexible, shortest, longest) samples of a routine whose pauses and rests scale."""
     flexible = [p for p in pieces if p.flexible]
     base = sum(p.length or 0 for p in flexible)
     fixed = sum(p.length or 0 for p in pieces) - base
     shortest = fixed + sum(round((p.length or 0) * FIT_MIN) for p in flexible)
     longest = fixed + sum(round((p.length or 0) * FIT_MAX) for p in flexible)
+    return fixed, base, shortest, longest
+
+
+def length_range(draft: Draft, speech_len: SpeechLength) -> tuple[int, int]:
+    """The shortest and longest length (samples, as a target length counts them) that
+    `build_timeline` can fit this draft to: what `--length` accepts."""
+    if draft.routine.hold_fit_ms is not None:
+        fixed, n, lo, hi = _hold_bounds(draft, speech_len)
+        return (fixed + n * lo, fixed + n * hi) if n else (fixed, fixed)
+    _, _, shortest, longest = _scale_bounds(_realise(draft, speech_len))
+    return shortest, longest
+
+
+def _fit(pieces: list[_Piece], target: int, routine: Routine, where: Problem | None) -> None:
+    flexible = [p for p in pieces if p.flexible]
+    fixed, base, shortest, longest = _scale_bounds(pieces)
     if not shortest <= target <= longest:
         raise _fit_error(routine, target, shortest, longest, "with its pauses and rests scaled", where)
     if not flexible:
@@ -125,16 +142,21 @@ def _fit_holds(draft: Draft, speech_len: SpeechLength, target: int, where: Probl
     it), so one layout measures it: target = fixed + sum(holds)."""
     assert draft.routine.hold_fit_ms is not None
     lo_ms, hi_ms = draft.routine.hold_fit_ms
-    holds = [p for p in draft.pieces if p.kind == "span" and p.fit_hold]
-    total = sum(p.length or 0 for p in _realise(draft, speech_len))
-    fixed = total - sum(p.length or 0 for p in holds)
-    n = len(holds)
-    lo, hi = ms_to_samples(lo_ms), ms_to_samples(hi_ms)
+    fixed, n, lo, hi = _hold_bounds(draft, speech_len)
     if n == 0 or not fixed + n * lo <= target <= fixed + n * hi:
         how = f"with holds of {format_ms(lo_ms)} to {format_ms(hi_ms)} per side"
         raise _fit_error(draft.routine, target, fixed + n * lo, fixed + n * hi, how, where)
     each, extra = divmod(target - fixed, n)
     return [each + (1 if i < extra else 0) for i in range(n)]
+
+
+def _hold_bounds(draft: Draft, speech_len: SpeechLength) -> tuple[int, int, int, int]:
+    """(fixed, number of holds, shortest hold, longest hold) samples of a composition."""
+    assert draft.routine.hold_fit_ms is not None
+    lo_ms, hi_ms = draft.routine.hold_fit_ms
+    holds = [p for p in draft.pieces if p.kind == "span" and p.fit_hold]
+    total = sum(p.length or 0 for p in _realise(draft, speech_len))
+    return total - sum(p.length or 0 for p in holds), len(holds), ms_to_samples(lo_ms), ms_to_samples(hi_ms)
 
 
 def _assemble(title: str, pieces: list[_Piece], style: Style) -> Timeline:

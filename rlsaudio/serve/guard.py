@@ -90,6 +90,10 @@ def presented_key(scope) -> tuple[str | None, str]:
         scheme, _, token = value.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip(), "bearer"
+    if scope.get("method") in ("GET", "HEAD"):  # a link's key wins over a cookie (another app's, on another port)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if query.get("key"):
+            return query["key"][0], "query"
     for value in _header(scope, b"cookie"):
         cookie = SimpleCookie()
         try:
@@ -98,10 +102,6 @@ def presented_key(scope) -> tuple[str | None, str]:
             continue
         if KEY_COOKIE in cookie:
             return cookie[KEY_COOKIE].value, "cookie"
-    if scope.get("method") in ("GET", "HEAD"):
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        if query.get("key"):
-            return query["key"][0], "query"
     return None, ""
 
 

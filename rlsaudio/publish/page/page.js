@@ -567,3 +567,94 @@
   if (!openMoment()) { render(); }
   root.setAttribute("data-ready", "true");
 })();
+
+/* The diary questions, only when the app serves this page (rlsaudio app): when the track plays to
+   its end, or at the first visit the next morning, two 0-10 questions (restlessness before the
+   session, sleep quality) saved with POST /api/diary on the same origin (the app's key cookie).
+   Opened from disk, from `serve` or any other server (no x-rlsaudio-app header on the page), nothing is added.
+   A block of its own: it reads only the DOM and #page-data. */
+(function () {
+  "use strict";
+  if (!/^https?:$/.test(location.protocol) || !window.fetch || !window.JSON) { return; }
+  var audio = document.getElementById("audio");
+  var dataNode = document.getElementById("page-data");
+  if (!audio || !dataNode) { return; }
+  var title = "";
+  try { title = JSON.parse(dataNode.textContent).title || ""; } catch (e) { return; }
+  var KEY = "rlsaudio-diary-listened";
+  function store(value) { try { localStorage.setItem(KEY, JSON.stringify(value)); } catch (e) {} }
+  function stored() { try { return JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { return null; } }
+  function today() { var d = new Date(); return d.getFullYear() + "-" + (d.getMonth() + 1) + "-" + d.getDate(); }
+
+  // The page itself, asked again (HEAD): only the app's answer says x-rlsaudio-app, and any server
+  // answers this one, so no other server sees a request it would log as an error.
+  fetch(location.pathname, { method: "HEAD", credentials: "same-origin", cache: "no-store" }).then(function (r) {
+    if (!r.headers.get("x-rlsaudio-app")) { return null; }
+    return fetch("/api/diary", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+  }).then(function (r) {
+    var type = r ? r.headers.get("content-type") || "" : "";
+    return r && r.ok && type.indexOf("application/json") === 0 ? r.json() : null;
+  }).then(function (diary) {
+    if (!diary || typeof diary.last_night !== "string") { return; }
+    var night = diary.last_night;
+    document.documentElement.setAttribute("data-app-diary", "ready");
+    audio.addEventListener("play", function () {
+      var s = stored();
+      if (!s || s.night !== night || s.title !== title) { store({ night: night, title: title, day: today(), answered: false }); }
+    });
+    audio.addEventListener("ended", function () { offer(night); });
+    var s = stored();
+    if (s && !s.answered && s.night === night && s.day !== today()) { offer(night); }  // the next morning
+  }, function () {});
+
+  function offer(night) {
+    if (document.getElementById("app-diary")) { return; }
+    var style = document.createElement("style");
+    style.textContent = "#app-diary{max-width:48rem;margin:1rem auto 12rem;padding:.6rem 1rem;border:2px solid var(--accent);" +
+      "border-radius:.7rem;background:var(--surface);color:var(--fg)}#app-diary h2{font-size:1.1rem;margin:.2rem 0 .5rem}" +
+      "#app-diary label{display:block;margin:.5rem 0}#app-diary .row{display:flex;gap:.7rem;align-items:center}" +
+      "#app-diary input[type=range]{flex:1;accent-color:var(--accent);min-height:2.75rem}#app-diary output{font-weight:700;min-width:1.5rem}" +
+      "#app-diary .buttons{display:flex;gap:.6rem;margin-top:.5rem}";
+    document.head.appendChild(style);
+    var box = document.createElement("section");
+    box.id = "app-diary";
+    box.setAttribute("aria-labelledby", "app-diary-title");
+    box.innerHTML = '<h2 id="app-diary-title">Your diary: how was it?</h2>' +
+      '<label>Restlessness before the session (0 none, 10 worst)<span class="row"><input type="range" id="app-diary-restless" min="0" max="10" step="1" value="5"><output id="app-diary-restless-out">\u2013</output></span></label>' +
+      '<label>Sleep quality (0 none, 10 best)<span class="row"><input type="range" id="app-diary-sleep" min="0" max="10" step="1" value="5"><output id="app-diary-sleep-out">\u2013</output></span></label>' +
+      '<div class="buttons"><button type="button" id="app-diary-save" disabled>Save to the diary</button>' +
+      '<button type="button" id="app-diary-later">Not now</button></div><p id="app-diary-result" role="status"></p>';
+    var main = document.querySelector("main") || document.body;
+    main.appendChild(box);
+    var touched = {};
+    ["restless", "sleep"].forEach(function (k) {
+      var input = document.getElementById("app-diary-" + k);
+      input.addEventListener("input", function () {
+        touched[k] = true;
+        document.getElementById("app-diary-" + k + "-out").textContent = input.value;
+        document.getElementById("app-diary-save").disabled = false;
+      });
+    });
+    document.getElementById("app-diary-later").addEventListener("click", function () { box.remove(); });
+    document.getElementById("app-diary-save").addEventListener("click", function () {
+      var body = { date: night, track: title };
+      Object.keys(touched).forEach(function (k) { body[k] = +document.getElementById("app-diary-" + k).value; });
+      fetch("/api/diary", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body) }).then(function (r) {
+        return r.json().then(function (d) { return { ok: r.ok, d: d }; });
+      }).then(function (res) {
+        var result = document.getElementById("app-diary-result");
+        if (res.ok) {
+          var s = stored() || {};
+          s.answered = true;
+          store(s);
+          result.textContent = "Saved to your diary for the night of " + night + ".";
+          box.setAttribute("data-saved", "true");
+        } else {
+          result.textContent = res.d.error || "The diary could not be saved.";
+        }
+      }, function () { document.getElementById("app-diary-result").textContent = "The app is not answering."; });
+    });
+    box.scrollIntoView({ block: "center" });
+  }
+})();
