@@ -235,11 +235,6 @@ class Builds:
                 with self.lock:
                     self.running = None
                     self.lock.notify_all()
-            if self.on_done is not None:
-                try:
-                    self.on_done(job)
-                except Exception:
-                    pass
 
     def _build(self, job: Job) -> None:
         existed = self.out_dir.exists()
@@ -249,7 +244,9 @@ class Builds:
             if message[0] == "progress":
                 job.progress = max(job.progress, float(message[1]))
             elif message[0] == "done":
-                job.result, job.progress, job.state, ended = message[1], 1.0, "done", True
+                job.result = message[1]
+                self._record(job)  # before anyone can see the job done, so the Library knows it at once
+                job.progress, job.state, ended = 1.0, "done", True
             elif message[0] == "error":
                 job.status, job.lines = message[1], list(message[2])
                 job.error, job.state, ended = "\n".join(job.lines), "failed", True
@@ -261,6 +258,13 @@ class Builds:
             job.lines = [job.error]
         if job.state != "done":
             self._clean(existed)
+
+    def _record(self, job: Job) -> None:
+        if self.on_done is not None:
+            try:
+                self.on_done(job)
+            except Exception:  # a record that cannot be kept only loses the Library's voice column
+                pass
 
     def _clean(self, existed: bool) -> None:
         from ..base.safeio import clean_stale

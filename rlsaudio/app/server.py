@@ -65,7 +65,7 @@ class AppState:
         return parse_settings(data, self.voices, self.uploads)
 
     def _built(self, job: Job) -> None:
-        if job.state == "done" and job.result:
+        if job.result:
             self.records.put(job.result["path"], voice=job.result.get("voice", ""), mode=job.result.get("mode", ""))
 
     def _url(self, path: str) -> str:
