@@ -105,7 +105,7 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
     style = style_for(request.mode, voice)
     title = routine.title + mode_table()[request.mode.mode]["title_suffix"]
-    pronounce = pronouncer_for(voice.name, library, dict(routine.pronounce))
+    pronounce = pronouncer_for(voice.name, library, dict(routine.pronounce), engine=voice.engine)
     plan = SessionPlan(request, routine, voice, style, mix_settings_for(request.mode), lay_out(routine, style),
                        title, library, pronounce, tuple(warnings))
     # Speech can bypass the routine's 12-hour check (thousands of cues): refuse before speaking them.

@@ -119,9 +119,11 @@ def _with_case(written: str, respelling: str) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def pronouncer_for(voice_name: str, library: "PointLibrary | None", extra: Mapping[str, str] = {}) -> Pronouncer:
-    """The pronouncer of one voice: the library's codes, the bundled table for `[all]` and
-    `[voice_name]`, then `extra` (a routine's own respellings, which win)."""
+def pronouncer_for(voice_name: str, library: "PointLibrary | None", extra: Mapping[str, str] = {},
+                   engine: str = "") -> Pronouncer:
+    """The pronouncer of one voice: the library's codes, the bundled table for `[all]`, the
+    voice's engine (`[kokoro]`: every voice of that engine) and `[voice_name]`, then `extra` (a
+    routine's own respellings, which win)."""
     channels: tuple[tuple[str, str], ...] = ()
     names: tuple[tuple[str, str], ...] = ()
     if library is not None:
@@ -131,7 +133,9 @@ def pronouncer_for(voice_name: str, library: "PointLibrary | None", extra: Mappi
     if extra:
         check_table({"pronounce": dict(extra)}, "the routine")  # an empty word would match everywhere
     rules: dict[str, str] = {}
-    for section in (table.get(ALL, {}), table.get(voice_name, {}) if voice_name != ALL else {}, extra):
+    sections = [table.get(ALL, {})]
+    sections += [table.get(name, {}) for name in dict.fromkeys((engine, voice_name)) if name and name != ALL]
+    for section in (*sections, extra):
         for word, respelling in section.items():
             rules[_squash(word).casefold()] = respelling
     return Pronouncer(voice_name, channels, names, tuple(sorted(rules.items())))

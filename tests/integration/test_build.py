@@ -146,7 +146,7 @@ def test_interrupted_encode_removes_its_temporary_file(runner, write, tmp_path, 
 def test_unknown_voice_names_the_available_ones(runner):
     result = runner.invoke(cli, ["build", "acupressure", "--voice", "bob"])
     assert result.exit_code == 2
-    assert result.stderr == "bob: unknown voice; available voices: espeak, joe (or give a profile file path)\n"
+    assert result.stderr == "bob: unknown voice; available voices: espeak, heart, joe, michael (or give a profile file path)\n"
 
 
 def test_unavailable_voice_is_one_line_and_a_failure_of_the_installation(runner, write):
@@ -154,7 +154,7 @@ def test_unavailable_voice_is_one_line_and_a_failure_of_the_installation(runner,
     result = runner.invoke(cli, ["build", "acupressure", "--voice", str(profile)])
     assert result.exit_code == 1
     assert result.stderr == (f"{profile}: voice cannot run here: the fake engine is switched off; "
-                             "available voices: espeak, joe\n")
+                             "available voices: espeak, heart, joe, michael\n")
 
 
 def test_voices_command(runner):
@@ -162,8 +162,10 @@ def test_voices_command(runner):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["voice", "engine", "status"]
-    assert lines[1].startswith("espeak ") and " pyttsx3 " in lines[1] and " ready " in lines[1]
-    assert lines[2].startswith("joe (default) ") and " piper " in lines[2] and " ready " in lines[2]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert " pyttsx3 " in rows["espeak"] and " ready " in rows["espeak"]
+    assert rows["joe"].startswith("joe (default) ") and " piper " in rows["joe"] and " ready " in rows["joe"]
+    assert " kokoro " in rows["heart"] and " kokoro " in rows["michael"]
 
 
 def test_default_voice_is_joe_where_piper_runs(write, tmp_path):

@@ -109,7 +109,7 @@ def test_the_fake_engine_is_not_offered_to_users():
     done = subprocess.run([*RLSAUDIO, "plan", "acupressure", "--voice", FAKE, "--estimate"], capture_output=True,
                           text=True, env=env)
     assert done.returncode == 2
-    assert done.stderr == f'{FAKE}:3: engine: unknown engine "fake"; use one of: piper, pyttsx3\n'
+    assert done.stderr == f'{FAKE}:3: engine: unknown engine "fake"; use one of: kokoro, piper, pyttsx3\n'
 
 
 STAGES = ("base", "system", "script", "audio", "speech", "encode", "plan", "publish", "diary", "serve", "app", "validate",
