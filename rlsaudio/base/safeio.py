@@ -16,9 +16,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,11 @@ from .errors import InputError, OutputError, Problem
 STAGING_PREFIX = ".rlsaudio-tmp-"
 _LEGACY_PREFIX = ".rlsaudio-part-"  # temporary files of rlsaudio 0.1
 _LOCK = ".lock"
+# write_atomic's temporary files: ".feed.xml.<pid>-<random>.tmp" (and, before the pid was in the
+# name, ".feed.xml.<random>.tmp"). One left by a process that died (kill -9, power loss) is
+# removed by the next use of its folder (clean_stale, the speech cache's tidy).
+_TEMP = re.compile(r"\A\..*?\.(?:(\d+)-)?[a-z0-9_]{8}\.tmp\Z", re.DOTALL)  # mkstemp: 8 random characters
+TEMP_SAFE_AGE_S = 24 * 3600  # a temporary file this old is abandoned, whoever wrote it
 
 
 def _kind_of(mode: int) -> str:
@@ -125,7 +132,7 @@ def write_atomic(path: Path, data: bytes, replace: bool = True) -> None:
     written through. With `replace=False` an existing file is kept (the new data is dropped):
     the first writer wins. Raises OSError; callers decide what a failure means.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -253,7 +260,9 @@ def clean_stale(folder: Path) -> int:
     except OSError:
         return 0
     for entry in entries:
-        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
+        if stale_temp_file(entry):
+            removed += _unlink(entry.path)
+        elif entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
             if _abandoned(Path(entry.path)):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed += 1
@@ -266,6 +275,31 @@ def clean_stale(folder: Path) -> int:
                 except OSError:
                     pass
     return removed
+
+
+def stale_temp_file(entry: os.DirEntry) -> bool:
+    """True for a temporary file of write_atomic whose writer is gone (its pid is in the name and
+    no such process lives) or that is older than TEMP_SAFE_AGE_S: never one being written now."""
+    match = _TEMP.match(entry.name)
+    if match is None:
+        return False
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    if match.group(1) and not _alive(int(match.group(1))):
+        return True
+    return time.time() - info.st_mtime > TEMP_SAFE_AGE_S
+
+
+def _unlink(path: str) -> int:
+    try:
+        os.unlink(path)
+        return 1
+    except OSError:
+        return 0
 
 
 def _abandoned(path: Path) -> bool:
