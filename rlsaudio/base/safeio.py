@@ -20,6 +20,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,15 +126,39 @@ def read_regular(path: Path | str, limit: int, shown: str, kind: FileKind, error
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, replace: bool = True) -> None:
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system can tell (Linux's
+    /proc/self/status); elsewhere set and restored at once under a lock (os.umask is the only
+    way to read it there, and another thread must not create a file in between)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8) & 0o777
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+_umask_lock = threading.Lock()
+
+
+def write_atomic(path: Path, data: bytes, replace: bool = True, mode: int | None = None) -> None:
     """Write `data` to `path` through a random temporary name beside it (O_EXCL) and one rename.
 
     Readers see the whole old file or the whole new one; a symlink at `path` is replaced, never
     written through. With `replace=False` an existing file is kept (the new data is dropped):
-    the first writer wins. Raises OSError; callers decide what a failure means.
+    the first writer wins. The file gets `mode`, by default what any new file gets (0o666
+    without the umask's bits: 0644 under umask 022), never the temporary file's 0600, so a
+    published feed or cover can be read by a web server after `rsync -a`; a private file (the
+    diary's exports) passes mode=0o600. Raises OSError; callers decide what a failure means.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.{os.getpid()}-", suffix=".tmp")
     try:
+        os.fchmod(fd, (0o666 & ~current_umask()) if mode is None else mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -197,7 +222,7 @@ class Staging:
         assert self.dir is not None
         self._count += 1
         path = self.dir / f"{self._count:03d}-{name[-60:]}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)  # less the umask, as any file
         os.close(fd)
         return path
 

@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .. import __version__
 from ..base import limits
 from ..base.errors import InputError, OutputError, Problem, TagError
-from ..base.safeio import disk_message, write_atomic
+from ..base.safeio import clean_stale, disk_message, write_atomic
 from ..encode.formats import suffix_list, written_suffixes
 from .output import SIDECARS
 from .sidecars import one_line
@@ -446,11 +446,17 @@ def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title:
     covers = {t.cover.name: t.cover for t in found.tracks if t.cover is not None}
     cover = channel_cover(found.tracks)
     covers[cover.name] = cover
-    written = _write_covers(folder / COVERS_DIR, covers.values())
+    for place in {out_file.parent, folder / COVERS_DIR}:  # what a feed killed outright left
+        clean_stale(place)
+    # Both or neither: the covers the feed names are written first (a reader of the new feed
+    # finds them), and taken back if the feed itself cannot be written.
+    made = _write_covers(folder / COVERS_DIR, covers.values())
     try:
         write_atomic(out_file, feed)
     except OSError as exc:
+        made.undo()
         raise OutputError(f"{out_file}: could not write the feed: {disk_message(exc)}") from None
+    written = len(made.files)
     return Written(out_file, len(found.tracks), written, found.skipped)
 
 
@@ -463,21 +469,49 @@ def _published_path(folder: Path, out_file: Path) -> str:
     return url_path(out_file.name)
 
 
-def _write_covers(directory: Path, covers: Iterable[Cover]) -> int:
-    written = 0
+@dataclass
+class _Made:
+    """What _write_covers created, so that a feed that fails can take it back."""
+
+    directory: Path | None = None  # the covers folder, when this run made it
+    files: list[Path] = field(default_factory=list)
+
+    def undo(self) -> None:
+        for path in self.files:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        if self.directory is not None:
+            try:
+                self.directory.rmdir()  # only if empty: never a file someone else put there
+            except OSError:
+                pass
+
+
+def _write_covers(directory: Path, covers: Iterable[Cover]) -> _Made:
+    made = _Made()
     try:
         if directory.is_symlink():
             raise OutputError(f"{directory}: is a symbolic link; remove it so covers are written inside the folder")
-        directory.mkdir(exist_ok=True)
+        if not directory.is_dir():
+            directory.mkdir()
+            made.directory = directory
         for cover in covers:
             path = directory / cover.name
             if path.is_file() and not path.is_symlink() and path.read_bytes() == cover.data:
                 continue  # content-addressed: the same name holds the same picture
+            existed = os.path.lexists(path)
             write_atomic(path, cover.data)
-            written += 1
+            if not existed:
+                made.files.append(path)
     except OSError as exc:
+        made.undo()
         raise OutputError(f"{directory}: could not write the covers: {disk_message(exc)}") from None
-    return written
+    except BaseException:
+        made.undo()
+        raise
+    return made
 
 
 def check_folder(folder: Path) -> Path:
