@@ -26,6 +26,13 @@ MAX_REPEAT = 100
 MAX_SAY_CHARS = 5000
 MAX_CUE_CHARS = 300
 MAX_INLINE_PAUSE_MS = 60_000
+# One phrase as the engine is given it, after the pronunciation table: a [pronounce] entry can
+# turn a two-letter word into a long respelling, so a short file could otherwise ask for tens
+# of thousands of characters in one breath. Checked when the plan is made (validate too).
+MAX_SPOKEN_CHARS = MAX_SAY_CHARS
+# Chapters of one track (one per step and side): ID3's CTOC and MP4's chpl count them in one
+# byte, so 255 is what every format can hold. Checked when the plan is made (validate too).
+MAX_CHAPTERS = 255
 
 # Tracks
 MAX_SESSION_MS = 12 * HOUR_MS  # a planned session, speech included, without its tail
