@@ -41,6 +41,7 @@ MAX_TRACK_MS = 12 * HOUR_MS  # session plus tail: an 8-hour bedtime track stays 
 
 # Other inputs
 MAX_COVER_BYTES = 5 * 1_048_576
+MAX_COVER_PIXELS = 4096 * 4096  # a cover's width x height, decoded (64 MB as RGBA)
 MAX_TRACKS = 99  # tracks of one playlist
 MAX_TEXT_OPTION_CHARS = 200  # --name, --artist, --title
 MAX_SOUNDSCAPE_S = 600  # a longer soundscape file is cut to its first 10 minutes before looping

@@ -14,7 +14,7 @@ import pytest
 from audio import SR, decode, ebur128, ffmetadata, planned_silences, silent_run_around
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
-from places import FAKE_VOICE
+from places import FAKE_VOICE, small_jpeg
 
 from rlsaudio.base.errors import OutputError, TagError
 from rlsaudio.cli import cli
@@ -191,7 +191,7 @@ def test_every_field_of_the_table_round_trips(built, fmt, tmp_path):
     _, track = built[fmt, "massage"]
     copy = tmp_path / track.name
     copy.write_bytes(track.read_bytes())
-    jpeg = b"\xff\xd8\xff\xe0" + bytes(200)
+    jpeg = small_jpeg()
     tags = TrackTags(title="Ätherisches Öl = Fuß; #2", artist="Jane \\ Doe", album="Evening 🌙", track=2,
                      track_total=6, length_ms=58_806, cover=jpeg, cover_mime="image/jpeg",
                      transcript="Lie down.\nPress.", year="2026", comment="Ten minutes.", guid="g-1",

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 from audio import ffmetadata, ffmpeg
 from mutagen.id3 import ID3
+from places import small_jpeg
 
 from rlsaudio.base.errors import InputError, TagError
 from rlsaudio.encode.chapters import ChapterMark
@@ -128,7 +129,7 @@ def test_cover_files(tmp_path):
     png.write_bytes(default_cover()[0])
     assert load_cover(png)[1] == "image/png"
     jpg = tmp_path / "c.jpg"
-    jpg.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * 100)
+    jpg.write_bytes(small_jpeg())
     assert load_cover(jpg)[1] == "image/jpeg"
     fake = tmp_path / "c.gif"
     fake.write_bytes(b"GIF89a")
