@@ -64,3 +64,22 @@ def speakable(text: str) -> bool:
 def printable(text: str) -> str:
     """Text for a single output line (terminal, .m3u8, .lrc): controls escaped, never a line break."""
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text)
+
+
+def printable_json(data: object, indent: int | None = 2) -> str:
+    """JSON whose every string shows on a terminal as itself: characters that are not printable
+    (C0 and C1 controls, DEL, bidirectional overrides, zero-width characters) are written as
+    \\uXXXX escapes, which JSON readers decode back to the same text."""
+    import json
+
+    def escape(ch: str) -> str:
+        code = ord(ch)
+        if code > 0xFFFF:  # a surrogate pair, as JSON writes characters beyond the BMP
+            code -= 0x10000
+            return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+        return f"\\u{code:04x}"
+
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    # Outside strings JSON has only printable ASCII, spaces and line breaks: every other
+    # character is inside a string, where an escape means the same character.
+    return "".join(ch if ch.isprintable() or ch in " \n" else escape(ch) for ch in text)

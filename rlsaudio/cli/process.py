@@ -92,9 +92,12 @@ def isatty(stream) -> bool:
 
 
 def err(line: str) -> None:
-    """One line on stderr; a stderr that is gone is not an error of ours."""
+    """One line on stderr, its control characters escaped (a message may quote a file's text: a
+    tag, a file name); a stderr that is gone is not an error of ours."""
+    from ..base.text import printable
+
     try:
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
     except (BrokenPipeError, OSError):
         pass
 

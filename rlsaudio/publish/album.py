@@ -297,12 +297,21 @@ def _build_parallel(work, folder: Path, jobs: int, record) -> None:
     executor.shutdown(wait=True)
 
 
+def m3u8_path(rel: str) -> str:
+    """A relative path as an .m3u8 line: a URI, every segment percent-encoded (a space, a "#"
+    that would start a comment line, "%", non-ASCII), so every player reads the same file."""
+    from urllib.parse import quote
+
+    return "/".join(quote(segment, safe="") for segment in rel.split("/"))
+
+
 def write_m3u8(path: Path, folder: Path, tracks: list[tuple[int, Track]]) -> Path:
     lines = ["#EXTM3U"]
     for _, track in tracks:
         seconds = round(track.length / SAMPLE_RATE)
+        # One line: the title is all that follows the first comma, so commas in it are its own.
         lines.append(f"#EXTINF:{seconds},{one_line(track.artist)} - {one_line(track.title)}")
-        lines.append(track.path.relative_to(folder).as_posix())
+        lines.append(m3u8_path(track.path.relative_to(folder).as_posix()))
     with Staging(folder) as stage:
         stage.commit([stage.text(path, "\n".join(lines) + "\n")])
     return path

@@ -3,7 +3,10 @@
 Pure functions from the timeline (and the tags) to text; `publish.py` writes and commits them
 with the track. Every text that reaches these formats passes `one_line`: titles and artists
 were checked when they were read, but no control character or line break can reach a file
-format whose lines mean something (an .lrc or .m3u8 line, a WebVTT cue).
+format whose lines mean something (an .lrc or .m3u8 line, a WebVTT cue). Then each format's
+own meaningful characters are escaped in every field: square brackets in .lrc (a "]" would
+close a tag, and "[00:00.00]" inside text is a time tag to some players), "&", "<", ">" and
+"-->" in WebVTT; JSON escapes its own.
 """
 
 from __future__ import annotations
@@ -36,12 +39,17 @@ def spoken_lines(timeline: Timeline) -> list[tuple[int, int, str]]:
     return [(samples_to_ms(e.start), samples_to_ms(e.end), e.text) for e in timeline.events if e.kind == "speech"]
 
 
+def lrc_text(text: str) -> str:
+    """Text inside an .lrc tag or line: one line, square brackets as round ones."""
+    return one_line(text).replace("[", "(").replace("]", ")")
+
+
 def lrc(timeline: Timeline, *, title: str, artist: str, album: str) -> str:
     """Synced lyrics: one timed line per spoken sentence."""
     minutes, seconds = divmod(round(timeline.length / SAMPLE_RATE), 60)
-    head = [f"[ti:{one_line(title)}]", f"[ar:{one_line(artist)}]", f"[al:{one_line(album)}]",
+    head = [f"[ti:{lrc_text(title)}]", f"[ar:{lrc_text(artist)}]", f"[al:{lrc_text(album)}]",
             f"[length: {minutes:02d}:{seconds:02d}]", "[re:rlsaudio]"]
-    body = [f"[{_lrc_time(start)}]{one_line(text)}" for start, _, text in spoken_lines(timeline)]
+    body = [f"[{_lrc_time(start)}]{lrc_text(text)}" for start, _, text in spoken_lines(timeline)]
     return "\n".join(head + body) + "\n"
 
 

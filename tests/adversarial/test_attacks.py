@@ -116,7 +116,7 @@ def test_a_playlist_with_a_truncated_track_exits_non_zero_and_lists_only_whole_t
     assert result.exit_code == 1
     assert "track 1 (" in result.stderr and "the disk is full" in result.stderr
     m3u8 = (out / "R.m3u8").read_text().splitlines()
-    assert m3u8[2] == "02 - Tiny.mp3" and len(m3u8) == 3
+    assert m3u8[2] == "02%20-%20Tiny.mp3" and len(m3u8) == 3
     assert not list(out.glob("01 - *"))
 
 

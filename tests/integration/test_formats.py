@@ -359,8 +359,8 @@ def test_a_playlist_file_with_format_opus(runner, write, tmp_path, fake_voice):
     result = invoke(runner, "playlist", playlist, "-o", out, "--jobs", "1")
     assert result.exit_code == 0, result.output
     lines = (out / "Week.m3u8").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "#EXTM3U" and lines[2::2] == ["01 - One.opus", "02 - Two.opus"]
-    for n, name in enumerate(lines[2::2], start=1):
+    assert lines[0] == "#EXTM3U" and lines[2::2] == ["01%20-%20One.opus", "02%20-%20Two.opus"]
+    for n, name in enumerate(["01 - One.opus", "02 - Two.opus"], start=1):
         tags = OggOpus(str(out / name)).tags
         assert tags["TRACKNUMBER"] == [str(n)] and tags["TRACKTOTAL"] == ["2"] and tags["ALBUM"] == ["Week"]
     worse = write("worse.toml", f'name = "Worse"\nformat = "opus"\nbitrate = "160k"\n[[tracks]]\nroutine = "{one}"\n')
