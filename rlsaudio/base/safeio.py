@@ -22,8 +22,10 @@ import stat
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from .errors import InputError, OutputError, Problem
 
@@ -35,6 +37,11 @@ _LOCK = ".lock"
 # removed by the next use of its folder (clean_stale, the speech cache's tidy).
 _TEMP = re.compile(r"\A\..*?\.(?:(\d+)-)?[a-z0-9_]{8}\.tmp\Z", re.DOTALL)  # mkstemp: 8 random characters
 TEMP_SAFE_AGE_S = 24 * 3600  # a temporary file this old is abandoned, whoever wrote it
+# The one-step commit of a track and its sidecars holds an exclusive flock on this hidden file
+# in the output folder, so two processes committing the same names never mix their files. The
+# file is removed when the commit ends; waiters check they locked the file that is there.
+COMMIT_LOCK = ".rlsaudio.lock"
+LOCK_WAIT_S = 60.0  # a commit takes milliseconds; waiting longer means a stopped process holds it
 
 
 def _kind_of(mode: int) -> str:
@@ -236,8 +243,16 @@ class Staging:
             raise OutputError(f"{final}: could not write: {disk_message(exc)}") from None
         return path, final
 
-    def commit(self, files: list[tuple[Path, Path]]) -> None:
-        """Move staged files to their final paths, all or nothing."""
+    def commit(self, files: list[tuple[Path, Path]], check: Callable[[], None] | None = None) -> None:
+        """Move staged files to their final paths, all or nothing, holding the folder's commit lock.
+        `check()`, called under the lock before anything moves, may refuse the commit (raise)."""
+        assert self.dir is not None
+        with commit_lock(self.folder):
+            if check is not None:
+                check()
+            self._commit(files)
+
+    def _commit(self, files: list[tuple[Path, Path]]) -> None:
         assert self.dir is not None
         placed: list[tuple[Path, Path | None]] = []  # (final, backup of what was there)
         try:
@@ -275,6 +290,66 @@ class Staging:
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+
+
+@contextmanager
+def commit_lock(folder: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold `folder`'s commit lock (an exclusive flock on COMMIT_LOCK) for the block."""
+    path = folder / COMMIT_LOCK
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot lock the output folder to write in it: {disk_message(exc)}") \
+                from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OutputError(f"{folder}: another rlsaudio has been writing in this folder for over "
+                                          f"{wait_s:g} s; wait for it to finish, or stop it, and try again") from None
+                    time.sleep(0.01)
+            try:  # the holder before us removes the file when it is done: lock the one there now
+                same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def remove_lock_file(folder: Path) -> bool:
+    """Remove a commit lock file no process holds (one left by a process killed while committing)."""
+    path = folder / COMMIT_LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def clean_stale(folder: Path) -> int:

@@ -47,6 +47,7 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
       rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
     """
     from ..plan import plan_track
+    from ..publish.output import tidy_folders
     from ..publish.track import build_track, file_stem
     from ..script.compose import Composition, routine_text
 
@@ -77,15 +78,17 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
         _write_files(out_dir, routine_file(timeline))
         reporter.line(str(out_dir / name))
         return
-    track = build_track(plan, out_dir, options, reporter, extras=routine_file)
+    with tidy_folders(out_dir):  # a failed or stopped compose leaves no empty folder tree
+        track = build_track(plan, out_dir, options, reporter, extras=routine_file)
     reporter.line(f"{track.path}  {format_length(track.length)}")
     reporter.line(f"{out_dir / name}  the routine, to edit and build again")
 
 
 def _write_files(folder: Path, files: dict[str, str]) -> None:
     from ..base.safeio import Staging
-    from ..publish.output import output_dir
+    from ..publish.output import output_dir, tidy_folders
 
-    output_dir(folder)
-    with Staging(folder) as stage:
-        stage.commit([stage.text(folder / name, text) for name, text in files.items()])
+    with tidy_folders(folder):
+        output_dir(folder)
+        with Staging(folder) as stage:
+            stage.commit([stage.text(folder / name, text) for name, text in files.items()])

@@ -27,7 +27,7 @@ from ..script.routine import bundled_ids
 from ..system import workers
 from ..system.cache import Cache
 from ..system.progress import Quiet, Reporter
-from .output import output_dir, safe_name
+from .output import output_dir, safe_name, tidy_folders
 from .sidecars import one_line
 from .tags import load_cover
 from .track import Track, TrackOptions, build_track
@@ -202,6 +202,14 @@ def track_stem(number: int, title: str) -> str:
 def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None = None,
                    on_track: Callable[[int, Track | Failure], None] | None = None, *,
                    page: bool = True) -> PlaylistResult:
+    """Every track of the playlist (a failure does not stop the others), then its .m3u8 and index.
+    A playlist that writes no track (every track failed, or it was stopped) leaves no empty folder."""
+    with tidy_folders(out_dir):
+        return _build_playlist(spec, out_dir, jobs, reporter, on_track, page)
+
+
+def _build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None,
+                    on_track: Callable[[int, Track | Failure], None] | None, page: bool) -> PlaylistResult:
     from .tags import default_cover
 
     reporter = reporter or Quiet()

@@ -516,9 +516,14 @@ def _write_covers(directory: Path, covers: Iterable[Cover]) -> _Made:
 
 def check_folder(folder: Path) -> Path:
     """The folder of tracks, or one clear error."""
-    if not folder.exists():
+    try:
+        os.stat(folder)
+    except PermissionError:
+        raise InputError(Problem(str(folder), "cannot be read (a folder on its path cannot be entered: permission "
+                                              "denied); check its permissions")) from None
+    except OSError:
         raise InputError(Problem(str(folder), "no such folder; give the folder your tracks are in "
-                                              "(rlsaudio build writes them to output/)"))
+                                              "(rlsaudio build writes them to output/)")) from None
     if not folder.is_dir():
         raise InputError(Problem(str(folder), "is not a folder; give the folder your tracks are in"))
     if not os.access(folder, os.R_OK | os.X_OK):

@@ -26,7 +26,7 @@ from ..system import ffmpeg as ff
 from ..system.cache import Cache
 from ..system.progress import Quiet, Reporter
 from . import sidecars, tags
-from .output import TrackFiles, check_output_dir, output_dir, safe_name
+from .output import TrackFiles, check_output_dir, output_dir, safe_name, tidy_folders
 from .render import render_audio, speak_and_time
 
 GUID_NAMESPACE = uuid.UUID("6f1f3c1e-2b0e-4b8a-9a57-9d7f0b3c5a11")
@@ -86,8 +86,9 @@ def build_tracks(requests: list, out_dir: Path, options: TrackOptions, reporter:
     for p in plans:
         for warning in p.warnings:
             reporter.warn(f"warning: {warning}")
-    for p in plans:
-        yield build_track(p, out_dir, options, reporter)
+    with tidy_folders(out_dir):  # a build that fails or is stopped leaves no empty folder tree
+        for p in plans:
+            yield build_track(p, out_dir, options, reporter)
 
 
 def file_stem(plan: SessionPlan, options: TrackOptions) -> str:

@@ -582,7 +582,7 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(write, tmp_path, sig, code):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code
     assert err == "interrupted\n"
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # the folder it made is removed with its staging: nothing was written
 
 
 def test_stale_staging_of_a_killed_build_is_removed_by_the_next_build(write, tmp_path):
