@@ -429,3 +429,43 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --------------------------------------------------------------------------- files a person edits
+
+# A file rlsaudio writes for a person to edit (a composed routine) starts with this line, which
+# records a checksum of the rest as written. rlsaudio replaces such a file only while the rest
+# is unchanged; once edited (or without the line: a file of the person's own), it is theirs:
+# replacing it needs --force.
+_STAMP = "# Written by rlsaudio (sha256 {digest}); once you edit this file, rlsaudio never replaces it " \
+         "without --force\n"
+_STAMP_RE = re.compile(r"\A# Written by rlsaudio \(sha256 ([0-9a-f]{64})\)[^\n]*\n")
+
+
+def stamped(text: str) -> str:
+    """`text` with the first line that lets rlsaudio tell later whether a person changed it."""
+    import hashlib
+
+    return _STAMP.format(digest=hashlib.sha256(text.encode("utf-8")).hexdigest()) + text
+
+
+def changed_since_written(path: Path) -> bool:
+    """True when `path` exists and is not exactly what rlsaudio wrote (edited, or not rlsaudio's)."""
+    import hashlib
+
+    try:
+        data = read_regular(path, 16 * 1_048_576, str(path), FileKind("file", "give a file"), InputError)
+    except InputError:
+        return os.path.lexists(path)  # a folder, a FIFO, a link to nowhere: not ours to replace
+    text = data.decode("utf-8", errors="replace")
+    match = _STAMP_RE.match(text)
+    if match is None:
+        return True
+    return hashlib.sha256(text[match.end():].encode("utf-8")).hexdigest() != match.group(1)
+
+
+def check_replaceable(path: Path, force: bool, how: str = "give --force to replace it") -> None:
+    """Refuse (InputError, exit 2) to replace a file a person may have changed, unless `force`."""
+    if not force and changed_since_written(path):
+        raise InputError(Problem(str(path), f"has been changed since rlsaudio wrote it (or is not rlsaudio's), "
+                                            f"so it is kept; {how}"))

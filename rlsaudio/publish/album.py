@@ -201,15 +201,16 @@ def track_stem(number: int, title: str) -> str:
 
 def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None = None,
                    on_track: Callable[[int, Track | Failure], None] | None = None, *,
-                   page: bool = True) -> PlaylistResult:
+                   page: bool = True, force: bool = False) -> PlaylistResult:
     """Every track of the playlist (a failure does not stop the others), then its .m3u8 and index.
     A playlist that writes no track (every track failed, or it was stopped) leaves no empty folder."""
     with tidy_folders(out_dir):
-        return _build_playlist(spec, out_dir, jobs, reporter, on_track, page)
+        return _build_playlist(spec, out_dir, jobs, reporter, on_track, page, force)
 
 
 def _build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None,
-                    on_track: Callable[[int, Track | Failure], None] | None, page: bool) -> PlaylistResult:
+                    on_track: Callable[[int, Track | Failure], None] | None, page: bool,
+                    force: bool) -> PlaylistResult:
     from .tags import default_cover
 
     reporter = reporter or Quiet()
@@ -233,7 +234,8 @@ def _build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Repo
         folder = output_dir(out_dir)
         clean_stale(folder)
         base = TrackOptions(format=spec.format, bitrate_k=spec.bitrate_k, album=spec.name, artist=spec.artist,
-                            track_total=len(spec.tracks), cover=spec.cover or default_cover(), page=page)
+                            track_total=len(spec.tracks), cover=spec.cover or default_cover(), page=page,
+                            force=force)
         work = [(n, plan, replace(base, track=n, file_stem=track_stem(n, plan.title))) for n, plan in plans.items()]
         jobs = max(1, min(jobs, len(work)))
         if jobs == 1:

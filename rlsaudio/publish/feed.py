@@ -340,16 +340,48 @@ def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: 
     _sub(channel, "itunes:explicit", "false")
     _sub(channel, "itunes:type", "episodic")
     _sub(channel, "podcast:guid", feed_guid(identity))
-    guids, seasons = _item_guids(tracks), _seasons(tracks)
+    guids, seasons, titles = _item_guids(tracks), _seasons(tracks), unique_titles(tracks)
     for track in tracks:
-        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album))
+        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album), titles[track.rel])
     ET.indent(rss, space="  ")
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, season: int | None) -> None:
+def unique_titles(tracks: list[FeedTrack]) -> dict[str, str]:
+    """Each track's title in the feed, told apart from every other: where titles repeat, a track
+    whose file name says more (a variant, "... (30 min)"; an album's "01 - ...") goes by its file
+    name, then the format is added ("... (M4B)"), then a number, so no two episodes look alike."""
+    from collections import Counter
+
+    titles = {t.rel: _line(t.title) for t in tracks}
+
+    def repeated() -> set[str]:
+        counts = Counter(title.casefold() for title in titles.values())
+        return {title for title, n in counts.items() if n > 1}
+
+    for track in tracks:
+        stem = _line(os.path.splitext(os.path.basename(track.rel))[0])
+        if titles[track.rel].casefold() in repeated() and stem.casefold() != titles[track.rel].casefold():
+            titles[track.rel] = stem
+    labels = {suffix: info.label for suffix, info in written_suffixes().items()}
+    twice = repeated()
+    for track in tracks:
+        if titles[track.rel].casefold() in twice:
+            titles[track.rel] += f" ({labels[os.path.splitext(track.rel)[1].lower()]})"
+    twice, seen = repeated(), Counter()
+    for track in sorted(tracks, key=lambda t: t.rel):
+        key = titles[track.rel].casefold()
+        if key in twice:
+            seen[key] += 1
+            if seen[key] > 1:
+                titles[track.rel] += f" ({seen[key]})"
+    return titles
+
+
+def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, season: int | None,
+          title: str | None = None) -> None:
     item = _sub(channel, "item")
-    _sub(item, "title", _line(track.title))
+    _sub(item, "title", title or _line(track.title))
     # Podcast apps read <description> as HTML (some only when it looks like HTML): the comment is
     # plain text, so it goes in as one escaped HTML paragraph (a "<b>" in it is shown, not obeyed),
     # then ElementTree escapes that as XML.

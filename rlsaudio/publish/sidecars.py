@@ -71,9 +71,11 @@ def chapters_vtt(timeline: Timeline) -> str:
     return "WEBVTT\n\n" + "\n\n".join(cues) + ("\n" if cues else "")
 
 
-def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str) -> str:
-    """Podcasting 2.0 chapters (https://github.com/Podcastindex-org/podcast-namespace, chapters.md)."""
-    doc = {
+def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str, variant: dict | None = None) -> str:
+    """Podcasting 2.0 chapters (https://github.com/Podcastindex-org/podcast-namespace, chapters.md).
+    `variant` (what makes the track this variant of its routine) is kept under "rlsaudio", a key
+    chapter readers ignore, so that a later build can tell whether it would replace another."""
+    doc: dict = {
         "version": "1.2.0",
         "title": one_line(title),
         "author": one_line(artist),
@@ -81,6 +83,8 @@ def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str) ->
         "chapters": [{"startTime": samples_to_seconds(c.start), "endTime": samples_to_seconds(c.end),
                       "title": one_line(c.title)} for c in timeline.chapters],
     }
+    if variant is not None:
+        doc["rlsaudio"] = {"variant": variant}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
