@@ -49,6 +49,7 @@ NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
     "podcast": "https://podcastindex.org/namespace/1.0",
     "atom": "http://www.w3.org/2005/Atom",
+    "psc": "http://podlove.org/simple-chapters",  # Podlove Simple Chapters, which gPodder reads
 }
 # The Podcasting 2.0 namespace's UUID for podcast:guid (docs/tags/guid.md).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -90,6 +91,7 @@ class FeedTrack:
     guid: str  # the tagged GUID, "" when the file has none
     cover: Cover | None
     sidecars: dict[str, str] = field(default_factory=dict)  # role -> relative path, for those present
+    chapters: tuple[tuple[int, str], ...] = ()  # (start ms, title) from the track's own tags
 
     @property
     def folder(self) -> str:
@@ -205,6 +207,7 @@ def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped
         rel=rel, size=st.st_size, mtime=st.st_mtime, title=tags.get("title") or stem,
         artist=tags.get("artist") or "", album=tags.get("album") or "", comment=tags.get("comment") or "",
         track=number, track_total=total, length_ms=length_ms or 0, guid=tags.get("guid") or "", cover=cover,
+        chapters=tuple((max(0, c.start_ms), c.title) for c in (tags.get("chapters") or ())),
     )
 
 
@@ -339,12 +342,22 @@ def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: 
     _sub(category, "itunes:category", attrs={"text": CATEGORY[1]})
     _sub(channel, "itunes:explicit", "false")
     _sub(channel, "itunes:type", "episodic")
+    owner = _sub(channel, "itunes:owner")  # who publishes it: the tracks' artist, else rlsaudio
+    _sub(owner, "itunes:name", _line(next((t.artist for t in tracks if t.artist), "") or "rlsaudio"))
+    _sub(channel, "itunes:summary", description)
     _sub(channel, "podcast:guid", feed_guid(identity))
     guids, seasons, titles = _item_guids(tracks), _seasons(tracks), unique_titles(tracks)
     for track in tracks:
         _item(channel, track, base_url, guids[track.rel], seasons.get(track.album), titles[track.rel])
     ET.indent(rss, space="  ")
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _npt(ms: int) -> str:
+    """A Podlove Simple Chapters time: HH:MM:SS.mmm (normal play time)."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
 def unique_titles(tracks: list[FeedTrack]) -> dict[str, str]:
@@ -386,6 +399,7 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
     # plain text, so it goes in as one escaped HTML paragraph (a "<b>" in it is shown, not obeyed),
     # then ElementTree escapes that as XML.
     _sub(item, "description", "<p>" + html.escape(track.comment or track.title, quote=False) + "</p>")
+    _sub(item, "itunes:summary", track.comment or track.title)  # the same words as plain text
     if "page" in track.sidecars:
         _sub(item, "link", base_url + url_path(track.sidecars["page"]))
     _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel), "length": str(track.size),
@@ -407,6 +421,10 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
     if "chapters_json" in track.sidecars:
         _sub(item, "podcast:chapters", attrs={"url": base_url + url_path(track.sidecars["chapters_json"]),
                                               "type": "application/json+chapters"})
+    if track.chapters:
+        chapters = _sub(item, "psc:chapters", attrs={"version": "1.2"})
+        for start_ms, title in track.chapters:
+            _sub(chapters, "psc:chapter", attrs={"start": _npt(start_ms), "title": _line(title)})
     if "transcript" in track.sidecars:
         _sub(item, "podcast:transcript", attrs={"url": base_url + url_path(track.sidecars["transcript"]),
                                                 "type": "text/vtt", "rel": "captions"})
@@ -456,9 +474,12 @@ def check_base_url(text: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
+DEFAULT_TITLE = "rlsaudio: RLS sessions"  # the podcast's title unless --title says another
+
+
 def folder_title(folder: Path) -> str:
-    name = Path(os.path.realpath(folder)).name
-    return one_line(name) or "rlsaudio"
+    """The podcast's default title: one a person would choose, not the folder's name ("output")."""
+    return DEFAULT_TITLE
 
 
 def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title: str | None = None) -> Written:

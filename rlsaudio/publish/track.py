@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..base.safeio import Staging, clean_stale
-from ..base.units import samples_to_ms
+from ..base.units import SAMPLE_RATE, samples_to_ms
 from ..encode.chapters import ChapterMark
 from ..encode.formats import default_bitrate
 from ..encode.writers import audio_format, gapless_skip
@@ -191,8 +191,14 @@ def _page(plan: SessionPlan, timeline: Timeline, files: TrackFiles, roles: list[
 
 
 def _chapters(timeline: Timeline, delay: int = 0) -> tuple[ChapterMark, ...]:
-    """The chapters in milliseconds, at their planned times plus `delay` samples."""
-    ms = samples_to_ms
+    """The chapters in milliseconds, at their planned times plus `delay` samples. With a delay
+    (an MP3's encoder delay, which gapless players subtract again) each time is rounded up, never
+    down: the first chapter then stays at or after 0 once shifted (mpv showed "-00:00:00")."""
+    if delay:
+        def ms(n: int) -> int:
+            return -(-n * 1000 // SAMPLE_RATE)  # ceiling
+    else:
+        ms = samples_to_ms
     return tuple(ChapterMark(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
 
 

@@ -67,7 +67,7 @@ def test_feed_for_a_static_host(runner, folder):
     assert not [p for p in out.rglob(".*")]  # atomic writes leave no temporary files
 
     parsed = podcastparser.parse(BASE + "feed.xml", __import__("io").BytesIO(body))
-    assert parsed["title"] == "My tracks"
+    assert parsed["title"] == "rlsaudio: RLS sessions"  # the default a person would choose, not "My tracks"
     assert len(parsed["episodes"]) == 3
     audio = sorted(p for p in out.rglob("*.mp3"))
     enclosures = sorted(e["enclosures"][0]["url"] for e in parsed["episodes"])
@@ -91,7 +91,7 @@ def test_feed_for_a_static_host(runner, folder):
     fp = feedparser.parse(body)
     assert not fp.bozo, fp.bozo_exception
     assert {e.enclosures[0].href for e in fp.entries} == set(enclosures)
-    assert fp.feed.title == "My tracks" and fp.feed.link == BASE
+    assert fp.feed.title == "rlsaudio: RLS sessions" and fp.feed.link == BASE
     entry = next(e for e in fp.entries if e.title == TITLE)
     assert html.unescape(re.sub(r"<[^>]+>", "", entry.summary)) == DESCRIPTION
 
@@ -195,7 +195,7 @@ def test_damaged_hidden_and_linked_files_are_skipped(runner, write, tmp_path, fa
     os.symlink(track, out / "link.mp3")
     result = run_feed(runner, out, "--base-url", BASE)
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("  1 tracks\n")
+    assert result.stdout.endswith("  1 track\n")
     assert "warning: skipped broken.mp3: " in result.stderr and "warning: skipped broken.m4b: " in result.stderr
     assert [e.get("url") for e in ET.parse(out / "feed.xml").getroot().iter("enclosure")] == [BASE + "Good.mp3"]
 
@@ -330,3 +330,42 @@ def test_temporary_files_of_a_killed_feed_are_removed_by_the_next(runner, write,
         path.write_bytes(b"<rss")
     assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
     assert not any(p.exists() for p in left) and live.exists()
+
+
+def test_the_feed_has_an_owner_podlove_chapters_and_a_plain_text_description(runner, write, tmp_path, fake_voice):
+    """Read back as podcast clients read them: gPodder's podcastparser (psc:chapters, plain and HTML
+    descriptions) and feedparser (itunes:owner, the plain text)."""
+    import io
+
+    out = tmp_path / "out"
+    build(runner, write, out, "Owned", fake_voice, description="Plain & <simple> words.")
+    result = run_feed(runner, out, "--base-url", BASE)
+    assert result.stdout == f"{out / 'feed.xml'}  1 track\n"
+    body = (out / "feed.xml").read_bytes()
+    parsed = podcastparser.parse(BASE + "feed.xml", io.BytesIO(body))
+    assert parsed["title"] == "rlsaudio: RLS sessions"
+    (episode,) = parsed["episodes"]
+    assert [c["title"] for c in episode["chapters"]] == ["Settle"] and episode["chapters"][0]["start"] == 0
+    assert episode["description"].startswith("Plain") and "<p>" not in episode["description"]  # its own cleaning
+    assert episode["description_html"] == "<p>Plain &amp; &lt;simple&gt; words.</p>"
+    feed = feedparser.parse(body)
+    assert feed.feed.publisher_detail == {"name": "Test Author"}
+    assert ("text/plain", "Plain & <simple> words.") in [(c.type, c.value) for c in feed.entries[0].content]
+    root = ET.fromstring(body)
+    psc = "{http://podlove.org/simple-chapters}"
+    (chapters,) = root.iter(f"{psc}chapters")
+    assert chapters.get("version") == "1.2"
+    assert [(c.get("title"), re.fullmatch(r"\d\d:\d\d:\d\d\.\d\d\d", c.get("start")) is not None)
+            for c in chapters] == [("Settle", True)]
+
+
+def test_the_default_podcast_title_is_one_a_person_would_choose(runner, write, tmp_path, fake_voice):
+    out = tmp_path / "output"
+    build(runner, write, out, "T", fake_voice)
+    assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
+    assert ET.parse(out / "feed.xml").getroot().findtext("channel/title") == "rlsaudio: RLS sessions"
+    assert run_feed(runner, out, "--base-url", BASE, "--title", "Evening sessions").exit_code == 0
+    assert ET.parse(out / "feed.xml").getroot().findtext("channel/title") == "Evening sessions"
+    for command in ("feed", "serve"):
+        help_text = runner.invoke(cli, [command, "-h"]).stdout
+        assert 'default: "rlsaudio: RLS sessions"' in " ".join(help_text.split())
