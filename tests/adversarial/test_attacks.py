@@ -794,3 +794,17 @@ def test_inspecting_a_file_that_is_not_audio_is_bad_input(runner, tmp_path, make
 def test_bad_option_values_are_one_line_with_the_fix(runner, args, start):
     line = one_line(runner.invoke(cli, args), 2)
     assert line.startswith(start), line
+
+
+@pytest.mark.parametrize("name, content, said", [
+    ("calf.toml", 'title = "Calf"\n', "not an MP3, M4B or Opus file; give the path of a track built by rlsaudio "
+                                      "(.mp3, .m4b or .opus)"),
+    ("notes.txt", "hello", "not an MP3, M4B or Opus file"),
+    ("x.wav", "RIFF....WAVEfmt ", "not an MP3, M4B or Opus file"),
+    ("x.mp3", "hello", "not an MP3 file; give the path of an MP3 built by rlsaudio"),
+    ("x.opus", "hello", "not an Opus file; give the path of an Opus built by rlsaudio"),
+])
+def test_inspect_says_what_it_reads(runner, tmp_path, name, content, said):
+    path = tmp_path / name
+    path.write_text(content)
+    assert one_line(runner.invoke(cli, ["inspect", str(path)]), 2) == f"{path}: {said}"
