@@ -807,4 +807,4 @@ def test_bad_option_values_are_one_line_with_the_fix(runner, args, start):
 def test_inspect_says_what_it_reads(runner, tmp_path, name, content, said):
     path = tmp_path / name
     path.write_text(content)
-    assert one_line(runner.invoke(cli, ["inspect", str(path)]), 2) == f"{path}: {said}"
+    assert one_line(runner.invoke(cli, ["inspect", str(path)]), 2).startswith(f"{path}: {said}")
