@@ -26,7 +26,7 @@ from ..script.modes import MODES, PACERS, ModeOptions, check_options, defaults
 from ..script.routine import bundled_ids
 from ..system import workers
 from ..system.cache import Cache
-from ..system.progress import Quiet, Reporter
+from ..system.progress import Quiet, Reporter, start_counted
 from .output import output_dir, safe_name, tidy_folders
 from .sidecars import one_line
 from .tags import load_cover
@@ -242,7 +242,7 @@ def _build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Repo
             for n, plan, options in work:
                 record(n, _build_one(n, plan, folder, options, reporter))
         else:
-            _build_parallel(work, folder, jobs, record)
+            _build_parallel(work, folder, jobs, record, reporter)
         result.tracks.sort(key=lambda item: item[0])
         if result.tracks:
             result.playlist = write_m3u8(folder / f"{safe_name(spec.name)}.m3u8", folder, result.tracks)
@@ -265,7 +265,7 @@ def _build_one(n: int, plan: SessionPlan, folder: Path, options: TrackOptions,
         return _failure(n, plan.request, exc)
 
 
-def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
+def _speak_all(plans: list[SessionPlan], jobs: int, reporter: Reporter) -> None:
     """Speak every distinct phrase of the playlist once, in a pool of speech processes, before any
     track renders: each is spoken as its track's build will speak it, so the builds find it
     cached, and tracks that share phrases never speak one twice."""
@@ -278,13 +278,26 @@ def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
         groups.setdefault((plan.voice, plan.pronounce), []).extend(plan.phrases)
     for (voice, pronounce), phrases in groups.items():
         source = SpeechSource(voice, cache, pronounce)
-        missing = source.missing(phrases)
+        distinct = list(dict.fromkeys(phrases))
+        start_counted(reporter, f"Speaking with {voice.name}", len(distinct), "phrases")
+        missing = source.missing(distinct, reporter.advance)
         if missing:
-            speak_in_pool(voice, cache, missing, jobs, source.adopt, pronounce=pronounce, skip_failures=True)
+            speak_in_pool(voice, cache, missing, jobs, source.adopt, reporter.advance, pronounce=pronounce,
+                          skip_failures=True)
 
 
-def _build_parallel(work, folder: Path, jobs: int, record) -> None:
-    _speak_all([plan for _, plan, _ in work], jobs)
+def _build_parallel(work, folder: Path, jobs: int, record, reporter: Reporter) -> None:
+    """Tracks rendered `jobs` at a time in worker processes. On a terminal: the speech's bar, then
+    an overall bar of the tracks (its clock ticking while they render out of sight), and a line
+    for each track as it is published (the caller's `record`)."""
+    _speak_all([plan for _, plan, _ in work], jobs, reporter)
+    start_counted(reporter, f"Rendering {len(work)} tracks, {jobs} at a time", len(work), "tracks")
+    publish = record
+
+    def record(n, outcome):
+        publish(n, outcome)
+        reporter.advance(1)
+
     executor = workers.pool(jobs)
     try:
         pending: dict[Future, tuple[int, SessionPlan]] = {

@@ -37,6 +37,7 @@ class FakeEngine(Engine):
         "fail_on": Option(str, "", help="a phrase containing this text raises (tests engine failures)"),
         "unavailable": Option(str, "", help="pretend the engine cannot run here, for this reason"),
         "crash_on": Option(str, "", help="a phrase containing this text kills the process (tests worker crashes)"),
+        "seconds": Option(float, 0.0, 0.0, 60.0, "each phrase takes this long, as a slow voice (tests progress)"),
     }
     calls: ClassVar[list[str]] = []  # every phrase synthesised in this process, for tests
 
@@ -54,6 +55,8 @@ class FakeEngine(Engine):
             os.kill(os.getpid(), signal.SIGKILL)
         if opts.get("fail_on") and opts["fail_on"] in text:
             raise EngineError(f"fake engine failed on {text!r}")
+        if opts.get("seconds"):
+            time.sleep(float(opts["seconds"]))
         FakeEngine.calls.append(text)
         words = max(1, len(text.split()))
         word = int(SAMPLE_RATE * WORD_MS / 1000 / rate)
