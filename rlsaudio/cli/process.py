@@ -160,6 +160,12 @@ class Stdout(io.TextIOBase):
     def isatty(self) -> bool:
         return self.stream is not None and isatty(self.stream)
 
+    def fileno(self) -> int:
+        """The real descriptor (input() and dup2 use it); a closed stdout has none."""
+        if self.stream is None:
+            raise io.UnsupportedOperation("standard output is closed")
+        return self.stream.fileno()
+
     @property
     def encoding(self) -> str:
         return getattr(self.stream, "encoding", None) or "utf-8"

@@ -34,7 +34,7 @@ def _span(ms: int) -> str:
 
 def variant_suffix(plan: SessionPlan) -> str:
     """What the file name adds to the title for a --length, --tail or bundled --voice variant."""
-    from ..speech.voices import bundled_voice_names, default_voice_name
+    from ..speech.voices import bundled_voice_names
 
     request = plan.request
     parts = []
@@ -42,9 +42,19 @@ def variant_suffix(plan: SessionPlan) -> str:
         parts.append(_span(request.length_ms))
     if request.mode.tail_ms is not None:
         parts.append(f"{_span(request.mode.tail_ms)} tail")
-    if plan.voice.name in bundled_voice_names() and plan.voice.name != default_voice_name():
+    if plan.voice.name in bundled_voice_names() and plan.voice.name != _default_voice():
         parts.append(plan.voice.name)
     return "".join(f" ({part})" for part in parts)
+
+
+def _default_voice() -> str:
+    from ..base.errors import EngineError
+    from ..speech.voices import default_voice_name
+
+    try:
+        return default_voice_name()
+    except EngineError:  # no voice can run here (then no track is built with one either)
+        return ""
 
 
 def _reference(plan: SessionPlan) -> str:
