@@ -74,3 +74,23 @@ def test_progress_lines_fit_the_terminal_width(write, tmp_path, columns):
         assert any(f"Encoding {LONG_TITLE}.mp3 [" in f for f in encoding)  # whole, not cut at 44
     else:
         assert all("\u2026" in f and f.split(" [")[0].split(" \u2026")[0] for f in encoding)
+
+
+def test_the_clock_moves_while_the_first_phrases_are_spoken_in_worker_processes(write, tmp_path, slow_voice):
+    """As a cold build with joe: the phrases go to a pool of speech processes, four at a time, and
+    the parent waits; the bar still shows the time passing and the phrases done out of all."""
+    import os
+
+    say = " ".join(f"Breathe in slowly number {i}. Let it go number {i}." for i in range(10))
+    routine = write("many.toml", f'title = "Many"\n[[steps]]\ntitle = "A"\nsay = "{say}"\nhold = 2\n')
+    term = terminal.run([*RLSAUDIO, "build", str(routine), "-o", str(tmp_path / "out"), "--voice", str(slow_voice)],
+                        timeout=600, columns=100, env={**os.environ, "RLSAUDIO_FAKE_PARALLEL": "1"})
+    assert term.status == 0, term.text
+    speaking = [f for f in frames(term.text) if f.startswith("Speaking with slow")]
+    counts = [int(m[1]) for f in speaking if (m := re.search(r"(\d+)/(\d+) phrases", f))]
+    assert counts[-1] >= 16 and counts[0] == 0
+    assert sorted(set(counts)) == sorted(set(counts), key=counts.index)  # only forward
+    assert all(c % 4 == 0 for c in counts if c != counts[-1])  # come back four at a time: from the pool
+    first_done = next(i for i, f in enumerate(speaking) if re.search(r" [1-9]\d*/\d+ phrases", f))
+    waiting = {clock(f) for f in speaking[:first_done]}
+    assert len(waiting) >= 2  # before any phrase came back, the clock already moved

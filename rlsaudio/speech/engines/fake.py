@@ -41,6 +41,12 @@ class FakeEngine(Engine):
     }
     calls: ClassVar[list[str]] = []  # every phrase synthesised in this process, for tests
 
+    @property
+    def parallel(self) -> bool:  # type: ignore[override]
+        """Speak in a pool of processes, as Piper does, when RLSAUDIO_FAKE_PARALLEL=1 (tests of that
+        path); otherwise in process, so that tests can count the phrases spoken (`calls`)."""
+        return os.environ.get("RLSAUDIO_FAKE_PARALLEL") == "1"
+
     def unavailable_reason(self, profile: "VoiceProfile") -> str | None:
         return profile.options.get("unavailable") or None
 
