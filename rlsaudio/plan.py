@@ -111,7 +111,31 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     # Speech can bypass the routine's 12-hour check (thousands of cues): refuse before speaking them.
     speech = estimate_speech(voice.words_per_minute)
     check_length(plan, plan.draft.estimated_length(speech), ms_to_samples(style.tail_ms))
+    check_chapters(plan)
+    check_spoken(plan)
     return plan
+
+
+def check_chapters(plan: SessionPlan) -> None:
+    """At most MAX_CHAPTERS chapters (one per step and side): what every format's chapter table holds."""
+    count = sum(1 for piece in plan.draft.pieces if piece.chapter is not None)
+    if count > limits.MAX_CHAPTERS:
+        raise RoutineError(Problem(plan.routine.source or plan.routine.title,
+                                   f"would have {count} chapters (one per step and side), more than the "
+                                   f"{limits.MAX_CHAPTERS} a track's chapter list can hold; use fewer steps or "
+                                   "sides, or split the routine in two"))
+
+
+def check_spoken(plan: SessionPlan) -> None:
+    """Every phrase, as the engine will be given it (pronunciations applied), within MAX_SPOKEN_CHARS."""
+    for text, _ in dict.fromkeys(plan.phrases):
+        length = len(plan.pronounce.spoken(text))
+        if length > limits.MAX_SPOKEN_CHARS:
+            start = " ".join(text.split()[:6])
+            raise RoutineError(Problem(plan.routine.source or plan.routine.title,
+                                       f'the sentence beginning "{start[:60]}" is {length} characters long once its '
+                                       f"pronunciations are applied, more than the {limits.MAX_SPOKEN_CHARS} "
+                                       "allowed; shorten it or its [pronounce] respellings"))
 
 
 def _check_soundscape(request: TrackRequest) -> None:

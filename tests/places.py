@@ -45,6 +45,17 @@ def tiny_routine(title: str = "Tiny", say: str = "Hello there.", hold: int = 2) 
     return f'title = "{title}"\n[[steps]]\ntitle = "A"\nsay = "{say}"\nhold = {hold}\n'
 
 
+def small_jpeg(size: tuple[int, int] = (16, 16)) -> bytes:
+    """A real JPEG (covers are decoded in full: magic bytes alone are refused)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (40, 30, 90)).save(out, "JPEG")
+    return out.getvalue()
+
+
 class TookTooLong(BaseException):
     """Raised inside a `deadline` block that outlived it: a BaseException, so that neither the code
     under test nor click's CliRunner mistakes it for an error of its own."""

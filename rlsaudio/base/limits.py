@@ -26,6 +26,13 @@ MAX_REPEAT = 100
 MAX_SAY_CHARS = 5000
 MAX_CUE_CHARS = 300
 MAX_INLINE_PAUSE_MS = 60_000
+# One phrase as the engine is given it, after the pronunciation table: a [pronounce] entry can
+# turn a two-letter word into a long respelling, so a short file could otherwise ask for tens
+# of thousands of characters in one breath. Checked when the plan is made (validate too).
+MAX_SPOKEN_CHARS = MAX_SAY_CHARS
+# Chapters of one track (one per step and side): ID3's CTOC and MP4's chpl count them in one
+# byte, so 255 is what every format can hold. Checked when the plan is made (validate too).
+MAX_CHAPTERS = 255
 
 # Tracks
 MAX_SESSION_MS = 12 * HOUR_MS  # a planned session, speech included, without its tail
@@ -34,6 +41,7 @@ MAX_TRACK_MS = 12 * HOUR_MS  # session plus tail: an 8-hour bedtime track stays 
 
 # Other inputs
 MAX_COVER_BYTES = 5 * 1_048_576
+MAX_COVER_PIXELS = 4096 * 4096  # a cover's width x height, decoded (64 MB as RGBA)
 MAX_TRACKS = 99  # tracks of one playlist
 MAX_TEXT_OPTION_CHARS = 200  # --name, --artist, --title
 MAX_SOUNDSCAPE_S = 600  # a longer soundscape file is cut to its first 10 minutes before looping

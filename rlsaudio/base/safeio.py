@@ -16,17 +16,32 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import stat
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from .errors import InputError, OutputError, Problem
 
 STAGING_PREFIX = ".rlsaudio-tmp-"
 _LEGACY_PREFIX = ".rlsaudio-part-"  # temporary files of rlsaudio 0.1
 _LOCK = ".lock"
+# write_atomic's temporary files: ".feed.xml.<pid>-<random>.tmp" (and, before the pid was in the
+# name, ".feed.xml.<random>.tmp"). One left by a process that died (kill -9, power loss) is
+# removed by the next use of its folder (clean_stale, the speech cache's tidy).
+_TEMP = re.compile(r"\A\..*?\.(?:(\d+)-)?[a-z0-9_]{8}\.tmp\Z", re.DOTALL)  # mkstemp: 8 random characters
+TEMP_SAFE_AGE_S = 24 * 3600  # a temporary file this old is abandoned, whoever wrote it
+# The one-step commit of a track and its sidecars holds an exclusive flock on this hidden file
+# in the output folder, so two processes committing the same names never mix their files. The
+# file is removed when the commit ends; waiters check they locked the file that is there.
+COMMIT_LOCK = ".rlsaudio.lock"
+LOCK_WAIT_S = 60.0  # a commit takes milliseconds; waiting longer means a stopped process holds it
 
 
 def _kind_of(mode: int) -> str:
@@ -118,15 +133,39 @@ def read_regular(path: Path | str, limit: int, shown: str, kind: FileKind, error
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, replace: bool = True) -> None:
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system can tell (Linux's
+    /proc/self/status); elsewhere set and restored at once under a lock (os.umask is the only
+    way to read it there, and another thread must not create a file in between)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8) & 0o777
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+_umask_lock = threading.Lock()
+
+
+def write_atomic(path: Path, data: bytes, replace: bool = True, mode: int | None = None) -> None:
     """Write `data` to `path` through a random temporary name beside it (O_EXCL) and one rename.
 
     Readers see the whole old file or the whole new one; a symlink at `path` is replaced, never
     written through. With `replace=False` an existing file is kept (the new data is dropped):
-    the first writer wins. Raises OSError; callers decide what a failure means.
+    the first writer wins. The file gets `mode`, by default what any new file gets (0o666
+    without the umask's bits: 0644 under umask 022), never the temporary file's 0600, so a
+    published feed or cover can be read by a web server after `rsync -a`; a private file (the
+    diary's exports) passes mode=0o600. Raises OSError; callers decide what a failure means.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.{os.getpid()}-", suffix=".tmp")
     try:
+        os.fchmod(fd, (0o666 & ~current_umask()) if mode is None else mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -190,7 +229,7 @@ class Staging:
         assert self.dir is not None
         self._count += 1
         path = self.dir / f"{self._count:03d}-{name[-60:]}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)  # less the umask, as any file
         os.close(fd)
         return path
 
@@ -204,8 +243,16 @@ class Staging:
             raise OutputError(f"{final}: could not write: {disk_message(exc)}") from None
         return path, final
 
-    def commit(self, files: list[tuple[Path, Path]]) -> None:
-        """Move staged files to their final paths, all or nothing."""
+    def commit(self, files: list[tuple[Path, Path]], check: Callable[[], None] | None = None) -> None:
+        """Move staged files to their final paths, all or nothing, holding the folder's commit lock.
+        `check()`, called under the lock before anything moves, may refuse the commit (raise)."""
+        assert self.dir is not None
+        with commit_lock(self.folder):
+            if check is not None:
+                check()
+            self._commit(files)
+
+    def _commit(self, files: list[tuple[Path, Path]]) -> None:
         assert self.dir is not None
         placed: list[tuple[Path, Path | None]] = []  # (final, backup of what was there)
         try:
@@ -245,6 +292,66 @@ class Staging:
             self.dir = None
 
 
+@contextmanager
+def commit_lock(folder: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold `folder`'s commit lock (an exclusive flock on COMMIT_LOCK) for the block."""
+    path = folder / COMMIT_LOCK
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot lock the output folder to write in it: {disk_message(exc)}") \
+                from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OutputError(f"{folder}: another rlsaudio has been writing in this folder for over "
+                                          f"{wait_s:g} s; wait for it to finish, or stop it, and try again") from None
+                    time.sleep(0.01)
+            try:  # the holder before us removes the file when it is done: lock the one there now
+                same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def remove_lock_file(folder: Path) -> bool:
+    """Remove a commit lock file no process holds (one left by a process killed while committing)."""
+    path = folder / COMMIT_LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def clean_stale(folder: Path) -> int:
     """Remove staging folders (and 0.1's temporary files) left by processes that died. Returns how many."""
     removed = 0
@@ -253,7 +360,9 @@ def clean_stale(folder: Path) -> int:
     except OSError:
         return 0
     for entry in entries:
-        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
+        if stale_temp_file(entry):
+            removed += _unlink(entry.path)
+        elif entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
             if _abandoned(Path(entry.path)):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed += 1
@@ -266,6 +375,31 @@ def clean_stale(folder: Path) -> int:
                 except OSError:
                     pass
     return removed
+
+
+def stale_temp_file(entry: os.DirEntry) -> bool:
+    """True for a temporary file of write_atomic whose writer is gone (its pid is in the name and
+    no such process lives) or that is older than TEMP_SAFE_AGE_S: never one being written now."""
+    match = _TEMP.match(entry.name)
+    if match is None:
+        return False
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    if match.group(1) and not _alive(int(match.group(1))):
+        return True
+    return time.time() - info.st_mtime > TEMP_SAFE_AGE_S
+
+
+def _unlink(path: str) -> int:
+    try:
+        os.unlink(path)
+        return 1
+    except OSError:
+        return 0
 
 
 def _abandoned(path: Path) -> bool:
@@ -295,3 +429,43 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --------------------------------------------------------------------------- files a person edits
+
+# A file rlsaudio writes for a person to edit (a composed routine) starts with this line, which
+# records a checksum of the rest as written. rlsaudio replaces such a file only while the rest
+# is unchanged; once edited (or without the line: a file of the person's own), it is theirs:
+# replacing it needs --force.
+_STAMP = "# Written by rlsaudio (sha256 {digest}); once you edit this file, rlsaudio never replaces it " \
+         "without --force\n"
+_STAMP_RE = re.compile(r"\A# Written by rlsaudio \(sha256 ([0-9a-f]{64})\)[^\n]*\n")
+
+
+def stamped(text: str) -> str:
+    """`text` with the first line that lets rlsaudio tell later whether a person changed it."""
+    import hashlib
+
+    return _STAMP.format(digest=hashlib.sha256(text.encode("utf-8")).hexdigest()) + text
+
+
+def changed_since_written(path: Path) -> bool:
+    """True when `path` exists and is not exactly what rlsaudio wrote (edited, or not rlsaudio's)."""
+    import hashlib
+
+    try:
+        data = read_regular(path, 16 * 1_048_576, str(path), FileKind("file", "give a file"), InputError)
+    except InputError:
+        return os.path.lexists(path)  # a folder, a FIFO, a link to nowhere: not ours to replace
+    text = data.decode("utf-8", errors="replace")
+    match = _STAMP_RE.match(text)
+    if match is None:
+        return True
+    return hashlib.sha256(text[match.end():].encode("utf-8")).hexdigest() != match.group(1)
+
+
+def check_replaceable(path: Path, force: bool, how: str = "give --force to replace it") -> None:
+    """Refuse (InputError, exit 2) to replace a file a person may have changed, unless `force`."""
+    if not force and changed_since_written(path):
+        raise InputError(Problem(str(path), f"has been changed since rlsaudio wrote it (or is not rlsaudio's), "
+                                            f"so it is kept; {how}"))

@@ -13,12 +13,14 @@ from .options import mode_options, out_dir_option, output_options, request, trac
 @out_dir_option("Folder for the tracks.")
 @output_options
 @mode_options
-def build(routines, out_dir, fmt, bitrate, cover, no_page, **mode):
+def build(routines, out_dir, fmt, bitrate, cover, no_page, force, **mode):
     """Render routines to tagged tracks, one per routine.
 
     ROUTINE is a bundled id (see `rlsaudio routines`), a routine file or a composition file.
     Each track is written to the output folder under a name made from its title, with its
-    transcript, chapters and listen-along page beside it.
+    transcript, chapters and listen-along page beside it. A --length, --tail or --voice variant
+    gets its own name ("... (30 min)", "... (espeak)"); replacing a track of the same name that
+    was built as another variant needs --force.
 
     \b
     Examples:
@@ -31,5 +33,5 @@ def build(routines, out_dir, fmt, bitrate, cover, no_page, **mode):
 
     reporter = TerminalReporter()
     requests = [request(ref, **mode) for ref in routines]
-    for track in build_tracks(requests, out_dir, track_options(fmt, bitrate, cover, no_page), reporter):
+    for track in build_tracks(requests, out_dir, track_options(fmt, bitrate, cover, no_page, force), reporter):
         reporter.line(f"{track.path}  {format_length(track.length)}")

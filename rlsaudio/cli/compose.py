@@ -33,7 +33,7 @@ def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
 @out_dir_option("Folder for the track and its routine file.")
 @output_options
 @mode_options
-def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate, cover, no_page, **mode):
+def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate, cover, no_page, force, **mode):
     """Make a session of your own from points of the library, and build it.
 
     Writes an editable routine file beside the track: an introduction, the safety words,
@@ -46,7 +46,9 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
       rlsaudio compose "SP 6" "K 3" "LV 3" --length 12m --mode bedtime
       rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
     """
+    from ..base.safeio import check_replaceable, stamped
     from ..plan import plan_track
+    from ..publish.output import tidy_folders
     from ..publish.track import build_track, file_stem
     from ..script.compose import Composition, routine_text
 
@@ -54,9 +56,11 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
         raise click.UsageError("give --length (the session) or --hold (each hold), not both")
     composition = Composition(_codes(codes), title, hold_ms, breathe, source="")
     plan = plan_track(request("", compose=composition, **mode))
-    options = track_options(fmt, bitrate, cover, no_page)
+    options = track_options(fmt, bitrate, cover, no_page, force)
     name = file_stem(plan, options) + ".toml"
     reporter = TerminalReporter()
+    # The routine file is yours to edit: once changed, it is never replaced without --force.
+    check_replaceable(out_dir / name, force, "give --force to replace it, or --title for another name")
 
     def routine_file(timeline) -> dict[str, str]:
         fitted = composition
@@ -65,7 +69,7 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
             fitted = replace(composition, hold_ms=samples_to_ms(min(holds)))
         head = f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to match " \
                "it exactly.\n" if timeline is not None and mode["length_ms"] is not None else ""
-        return {name: head + routine_text(fitted, plan.library)}
+        return {name: stamped(head + routine_text(fitted, plan.library))}
 
     if routine_only:
         timeline = None
@@ -74,18 +78,21 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
             from ..system.cache import Cache
 
             _, timeline = speak_and_time(plan, Cache(), reporter)
-        _write_files(out_dir, routine_file(timeline))
+        _write_files(out_dir, routine_file(timeline), force)
         reporter.line(str(out_dir / name))
         return
-    track = build_track(plan, out_dir, options, reporter, extras=routine_file)
+    with tidy_folders(out_dir):  # a failed or stopped compose leaves no empty folder tree
+        track = build_track(plan, out_dir, options, reporter, extras=routine_file)
     reporter.line(f"{track.path}  {format_length(track.length)}")
     reporter.line(f"{out_dir / name}  the routine, to edit and build again")
 
 
-def _write_files(folder: Path, files: dict[str, str]) -> None:
-    from ..base.safeio import Staging
-    from ..publish.output import output_dir
+def _write_files(folder: Path, files: dict[str, str], force: bool) -> None:
+    from ..base.safeio import Staging, check_replaceable
+    from ..publish.output import output_dir, tidy_folders
 
-    output_dir(folder)
-    with Staging(folder) as stage:
-        stage.commit([stage.text(folder / name, text) for name, text in files.items()])
+    with tidy_folders(folder):
+        output_dir(folder)
+        with Staging(folder) as stage:
+            stage.commit([stage.text(folder / name, text) for name, text in files.items()],
+                         check=lambda: [check_replaceable(folder / name, force) for name in files])

@@ -17,7 +17,7 @@ from .process import err
 @click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="The feed file (default: FOLDER/feed.xml); its URL is taken to be BASE-URL/ plus its "
               "place in FOLDER (or its name). Covers always go to FOLDER/covers/.")
-@click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
+@click.option("--title", type=TEXT, help='The podcast\'s title (default: "rlsaudio: RLS sessions").')
 def feed(folder, base_url, out_file, title):
     """Write a podcast feed of every track in FOLDER, for a static web host.
 
@@ -34,4 +34,4 @@ def feed(folder, base_url, out_file, title):
     written = write_feed(folder, base_url, out_file, title)
     for skipped in written.skipped:
         err(f"warning: skipped {skipped.rel}: {skipped.reason}")
-    click.echo(f"{written.path}  {written.tracks} tracks")
+    click.echo(f"{written.path}  {written.tracks} track{'' if written.tracks == 1 else 's'}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from ..base.text import printable, printable_json
 from ..base.units import SAMPLE_RATE, format_clock, format_length
 
 
@@ -15,6 +15,9 @@ from ..base.units import SAMPLE_RATE, format_clock, format_length
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 def inspect(file, as_json):
     """Show a track's tags, length, chapters and loudness, read from the file itself.
+
+    Text from the file (tags, chapter titles) is shown with its control characters escaped,
+    on a terminal, in a pipe and in --json alike: a foreign file cannot drive the terminal.
 
     \b
     Examples:
@@ -25,9 +28,9 @@ def inspect(file, as_json):
 
     info = inspect_track(file)
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        click.echo(printable_json(info))
         return
-    rows = [(key, "" if info[key] is None else str(info[key])) for key in
+    rows = [(key, "" if info[key] is None else printable(str(info[key]))) for key in
             ("title", "artist", "album", "track", "genre", "year", "comment")]
     rows.append(("length", format_length(round(info["duration"] * SAMPLE_RATE)) + f" ({info['duration']:.3f}s)"))
     if info["session_duration"] is not None:
@@ -45,4 +48,4 @@ def inspect(file, as_json):
         click.echo(f"{key.ljust(width)}  {value}")
     click.echo(f"chapters ({len(info['chapters'])}):")
     for chapter in info["chapters"]:
-        click.echo(f"  {format_clock(round(chapter['start'] * SAMPLE_RATE)):>7}  {chapter['title']}")
+        click.echo(f"  {format_clock(round(chapter['start'] * SAMPLE_RATE)):>7}  {printable(chapter['title'])}")

@@ -110,6 +110,9 @@ def output_options(f):
                          f"{name} {default_bitrate(name)}k" for name in names) + ")."),
         click.option("--cover", type=click.Path(path_type=Path), help="Cover art (PNG or JPEG, at most 5 MB)."),
         click.option("--no-page", "no_page", is_flag=True, help="Do not write the listen-along page."),
+        click.option("--force", is_flag=True, help="Replace a track of the same name built as another variant "
+                     "(routine, mode, length, tail, voice, soundscape, pacer, chime), or a file rlsaudio wrote "
+                     "that you have changed since."),
     ])
 
 
@@ -130,10 +133,10 @@ def request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soun
     return TrackRequest(routine, voice, options, length_ms, compose=compose, points_file=points_file, origins=origins)
 
 
-def track_options(fmt, bitrate, cover, no_page):
+def track_options(fmt, bitrate, cover, no_page, force=False):
     from ..publish.track import track_options as options
 
-    return options(fmt, bitrate, cover, page=not no_page)
+    return options(fmt, bitrate, cover, page=not no_page, force=force)
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:

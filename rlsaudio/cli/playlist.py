@@ -21,7 +21,7 @@ from .process import err
 @click.option("--artist", type=TEXT, help="Artist tag for every track (default: each routine's author).")
 @output_options
 @mode_options
-def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page, **mode):
+def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page, force, **mode):
     """Render several routines as one album with numbered tracks and an .m3u8 playlist.
 
     Give routines and --name, or one playlist file (see the README). A track that fails
@@ -53,7 +53,7 @@ def playlist(sources, name, out_dir, jobs, artist, fmt, bitrate, cover, no_page,
         if hasattr(outcome, "path"):
             reporter.line(f"{outcome.path}  {format_length(outcome.length)}")
 
-    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report, page=not no_page)
+    result = build_playlist(spec, folder, jobs or default_jobs(), reporter, report, page=not no_page, force=force)
     if result.playlist:
         reporter.line(f"{result.playlist}  {len(result.tracks)} of {len(spec.tracks)} tracks")
     for failure in result.failures:

@@ -5,10 +5,16 @@ problem (file, place, problem, fix) and exit status 2; a failure while rendering
 and status 1; a bad option is one line, not click's usage text. Ctrl-C, SIGTERM and SIGHUP
 stop the work cleanly (staging folders removed, finished tracks kept) with status 128 + the
 signal; a closed pipe (`rlsaudio plan x | head`) ends quietly with status 141.
+
+Standard output that cannot be used (closed with `>&-`, a full disk with `> /dev/full`, an
+encoding that cannot carry a title) never stops the work or shows a traceback: what could
+not be written there is shown on stderr with one line saying why, and the status is 1 (the
+work itself is kept). A character the output's encoding cannot carry is written escaped.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -92,9 +98,12 @@ def isatty(stream) -> bool:
 
 
 def err(line: str) -> None:
-    """One line on stderr; a stderr that is gone is not an error of ours."""
+    """One line on stderr, its control characters escaped (a message may quote a file's text: a
+    tag, a file name); a stderr that is gone is not an error of ours."""
+    from ..base.text import printable
+
     try:
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
     except (BrokenPipeError, OSError):
         pass
 
@@ -135,14 +144,104 @@ class Signals:
         raise KeyboardInterrupt
 
 
+class Stdout(io.TextIOBase):
+    """Standard output that never fails the command: each write is flushed at once, and one that
+    fails (closed, full, an I/O error) is shown on stderr instead, after one line saying why.
+    A closed pipe still raises BrokenPipeError: the reader went away, and that ends quietly."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.failed = "" if stream is not None else "it is closed"
+        self._told = False
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.stream is not None and isatty(self.stream)
+
+    def fileno(self) -> int:
+        """The real descriptor (input() and dup2 use it); a closed stdout has none."""
+        if self.stream is None:
+            raise io.UnsupportedOperation("standard output is closed")
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+                return len(text)
+            except BrokenPipeError:
+                raise
+            except (OSError, ValueError) as exc:
+                self.failed = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        self._to_stderr(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                raise
+            except (OSError, ValueError) as exc:
+                self.failed = getattr(exc, "strerror", None) or str(exc)
+
+    def _to_stderr(self, text: str) -> None:
+        try:
+            if not self._told:
+                self._told = True
+                sys.stderr.write(f"rlsaudio: cannot write to standard output ({self.failed}); "
+                                 "showing its lines here\n")
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _standard_streams() -> None:
+    """Closed standard descriptors are opened on /dev/null (else the next file opened, a track,
+    would become "stdout" for every print and child process); stdout is wrapped in Stdout, and
+    text a stream's encoding cannot carry is written escaped, never an error."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            except OSError:
+                pass
+            if fd == 1:
+                sys.stdout = None
+            elif fd == 2:
+                sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+    sys.stdout = Stdout(sys.stdout)
+
+
 def run(group: click.Group) -> None:
     """The process: signals installed, the command run, the exit status returned to the shell."""
     from ..speech.engines.base import loaded_engines
     from ..system.threads import one_blas_thread
 
+    _standard_streams()
     Signals.install()
     one_blas_thread()
     code = group.main(prog_name="rlsaudio", standalone_mode=False)
+    if isinstance(sys.stdout, Stdout) and sys.stdout.failed and sys.stdout._told and code == 0:
+        code = 1  # the work is done, but its report could not go where it was asked to
     if loaded_engines():
         # A speech engine's native threads (onnxruntime) may still be inside a call; letting the
         # interpreter tear them down aborts the process (SIGABRT). Everything of ours is closed.

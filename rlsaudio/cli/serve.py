@@ -16,7 +16,7 @@ from .options import TEXT
               help="Port to listen on (0 picks a free one).")
 @click.option("--lan", is_flag=True, help="Listen on this computer's local network address, to open it on a "
               "phone on the same Wi-Fi (prints the address and a QR code).")
-@click.option("--title", type=TEXT, help="The podcast's title (default: the folder's name).")
+@click.option("--title", type=TEXT, help='The podcast\'s title (default: "rlsaudio: RLS sessions").')
 @click.option("--any-folder", "any_folder", is_flag=True, help="Serve FOLDER even if it is not a folder of tracks "
               "(/, a home folder, or one with thousands of other files).")
 def serve(folder, host, port, lan, title, any_folder):

@@ -48,7 +48,7 @@ def save(path: Path, data: bytes, force: bool) -> None:
     if not path.parent.is_dir():
         raise DiaryError(Problem(shown, f"the folder {path.parent} does not exist; make it first"))
     try:
-        write_atomic(path, data, replace=force)  # without force, never over a file made meanwhile
+        write_atomic(path, data, replace=force, mode=0o600)  # private: health data; never over a new file unforced
     except OSError as exc:
         raise DiaryStorageError(f"{shown}: could not write: {exc.strerror or exc}; check the disk and the "
                                 "folder") from None

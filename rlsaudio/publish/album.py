@@ -26,8 +26,8 @@ from ..script.modes import MODES, PACERS, ModeOptions, check_options, defaults
 from ..script.routine import bundled_ids
 from ..system import workers
 from ..system.cache import Cache
-from ..system.progress import Quiet, Reporter
-from .output import output_dir, safe_name
+from ..system.progress import Quiet, Reporter, start_counted
+from .output import output_dir, safe_name, tidy_folders
 from .sidecars import one_line
 from .tags import load_cover
 from .track import Track, TrackOptions, build_track
@@ -201,7 +201,16 @@ def track_stem(number: int, title: str) -> str:
 
 def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None = None,
                    on_track: Callable[[int, Track | Failure], None] | None = None, *,
-                   page: bool = True) -> PlaylistResult:
+                   page: bool = True, force: bool = False) -> PlaylistResult:
+    """Every track of the playlist (a failure does not stop the others), then its .m3u8 and index.
+    A playlist that writes no track (every track failed, or it was stopped) leaves no empty folder."""
+    with tidy_folders(out_dir):
+        return _build_playlist(spec, out_dir, jobs, reporter, on_track, page, force)
+
+
+def _build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Reporter | None,
+                    on_track: Callable[[int, Track | Failure], None] | None, page: bool,
+                    force: bool) -> PlaylistResult:
     from .tags import default_cover
 
     reporter = reporter or Quiet()
@@ -225,14 +234,15 @@ def build_playlist(spec: PlaylistSpec, out_dir: Path, jobs: int, reporter: Repor
         folder = output_dir(out_dir)
         clean_stale(folder)
         base = TrackOptions(format=spec.format, bitrate_k=spec.bitrate_k, album=spec.name, artist=spec.artist,
-                            track_total=len(spec.tracks), cover=spec.cover or default_cover(), page=page)
+                            track_total=len(spec.tracks), cover=spec.cover or default_cover(), page=page,
+                            force=force)
         work = [(n, plan, replace(base, track=n, file_stem=track_stem(n, plan.title))) for n, plan in plans.items()]
         jobs = max(1, min(jobs, len(work)))
         if jobs == 1:
             for n, plan, options in work:
                 record(n, _build_one(n, plan, folder, options, reporter))
         else:
-            _build_parallel(work, folder, jobs, record)
+            _build_parallel(work, folder, jobs, record, reporter)
         result.tracks.sort(key=lambda item: item[0])
         if result.tracks:
             result.playlist = write_m3u8(folder / f"{safe_name(spec.name)}.m3u8", folder, result.tracks)
@@ -255,7 +265,7 @@ def _build_one(n: int, plan: SessionPlan, folder: Path, options: TrackOptions,
         return _failure(n, plan.request, exc)
 
 
-def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
+def _speak_all(plans: list[SessionPlan], jobs: int, reporter: Reporter) -> None:
     """Speak every distinct phrase of the playlist once, in a pool of speech processes, before any
     track renders: each is spoken as its track's build will speak it, so the builds find it
     cached, and tracks that share phrases never speak one twice."""
@@ -268,13 +278,26 @@ def _speak_all(plans: list[SessionPlan], jobs: int) -> None:
         groups.setdefault((plan.voice, plan.pronounce), []).extend(plan.phrases)
     for (voice, pronounce), phrases in groups.items():
         source = SpeechSource(voice, cache, pronounce)
-        missing = source.missing(phrases)
+        distinct = list(dict.fromkeys(phrases))
+        start_counted(reporter, f"Speaking with {voice.name}", len(distinct), "phrases")
+        missing = source.missing(distinct, reporter.advance)
         if missing:
-            speak_in_pool(voice, cache, missing, jobs, source.adopt, pronounce=pronounce, skip_failures=True)
+            speak_in_pool(voice, cache, missing, jobs, source.adopt, reporter.advance, pronounce=pronounce,
+                          skip_failures=True)
 
 
-def _build_parallel(work, folder: Path, jobs: int, record) -> None:
-    _speak_all([plan for _, plan, _ in work], jobs)
+def _build_parallel(work, folder: Path, jobs: int, record, reporter: Reporter) -> None:
+    """Tracks rendered `jobs` at a time in worker processes. On a terminal: the speech's bar, then
+    an overall bar of the tracks (its clock ticking while they render out of sight), and a line
+    for each track as it is published (the caller's `record`)."""
+    _speak_all([plan for _, plan, _ in work], jobs, reporter)
+    start_counted(reporter, f"Rendering {len(work)} tracks, {jobs} at a time", len(work), "tracks")
+    publish = record
+
+    def record(n, outcome):
+        publish(n, outcome)
+        reporter.advance(1)
+
     executor = workers.pool(jobs)
     try:
         pending: dict[Future, tuple[int, SessionPlan]] = {
@@ -297,12 +320,21 @@ def _build_parallel(work, folder: Path, jobs: int, record) -> None:
     executor.shutdown(wait=True)
 
 
+def m3u8_path(rel: str) -> str:
+    """A relative path as an .m3u8 line: a URI, every segment percent-encoded (a space, a "#"
+    that would start a comment line, "%", non-ASCII), so every player reads the same file."""
+    from urllib.parse import quote
+
+    return "/".join(quote(segment, safe="") for segment in rel.split("/"))
+
+
 def write_m3u8(path: Path, folder: Path, tracks: list[tuple[int, Track]]) -> Path:
     lines = ["#EXTM3U"]
     for _, track in tracks:
         seconds = round(track.length / SAMPLE_RATE)
+        # One line: the title is all that follows the first comma, so commas in it are its own.
         lines.append(f"#EXTINF:{seconds},{one_line(track.artist)} - {one_line(track.title)}")
-        lines.append(track.path.relative_to(folder).as_posix())
+        lines.append(m3u8_path(track.path.relative_to(folder).as_posix()))
     with Staging(folder) as stage:
         stage.commit([stage.text(path, "\n".join(lines) + "\n")])
     return path

@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .. import __version__
 from ..base import limits
 from ..base.errors import InputError, OutputError, Problem, TagError
-from ..base.safeio import disk_message, write_atomic
+from ..base.safeio import clean_stale, disk_message, write_atomic
 from ..encode.formats import suffix_list, written_suffixes
 from .output import SIDECARS
 from .sidecars import one_line
@@ -49,6 +49,7 @@ NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
     "podcast": "https://podcastindex.org/namespace/1.0",
     "atom": "http://www.w3.org/2005/Atom",
+    "psc": "http://podlove.org/simple-chapters",  # Podlove Simple Chapters, which gPodder reads
 }
 # The Podcasting 2.0 namespace's UUID for podcast:guid (docs/tags/guid.md).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -93,6 +94,7 @@ class FeedTrack:
     guid: str  # the tagged GUID, "" when the file has none
     cover: Cover | None
     sidecars: dict[str, str] = field(default_factory=dict)  # role -> relative path, for those present
+    chapters: tuple[tuple[int, str], ...] = ()  # (start ms, title) from the track's own tags
 
     @property
     def folder(self) -> str:
@@ -208,6 +210,7 @@ def _read_track(root: Path, rel: str, st: os.stat_result) -> FeedTrack | Skipped
         rel=rel, size=st.st_size, mtime=min(max(st.st_mtime, 0), LAST_FEED_TIME), title=tags.get("title") or stem,
         artist=tags.get("artist") or "", album=tags.get("album") or "", comment=tags.get("comment") or "",
         track=number, track_total=total, length_ms=length_ms or 0, guid=tags.get("guid") or "", cover=cover,
+        chapters=tuple((max(0, c.start_ms), c.title) for c in (tags.get("chapters") or ())),
     )
 
 
@@ -342,22 +345,64 @@ def build_feed(tracks: list[FeedTrack], *, base_url: str, title: str, identity: 
     _sub(category, "itunes:category", attrs={"text": CATEGORY[1]})
     _sub(channel, "itunes:explicit", "false")
     _sub(channel, "itunes:type", "episodic")
+    owner = _sub(channel, "itunes:owner")  # who publishes it: the tracks' artist, else rlsaudio
+    _sub(owner, "itunes:name", _line(next((t.artist for t in tracks if t.artist), "") or "rlsaudio"))
+    _sub(channel, "itunes:summary", description)
     _sub(channel, "podcast:guid", feed_guid(identity))
-    guids, seasons = _item_guids(tracks), _seasons(tracks)
+    guids, seasons, titles = _item_guids(tracks), _seasons(tracks), unique_titles(tracks)
     for track in tracks:
-        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album), url_query)
+        _item(channel, track, base_url, guids[track.rel], seasons.get(track.album), titles[track.rel], url_query)
     ET.indent(rss, space="  ")
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def _npt(ms: int) -> str:
+    """A Podlove Simple Chapters time: HH:MM:SS.mmm (normal play time)."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def unique_titles(tracks: list[FeedTrack]) -> dict[str, str]:
+    """Each track's title in the feed, told apart from every other: where titles repeat, a track
+    whose file name says more (a variant, "... (30 min)"; an album's "01 - ...") goes by its file
+    name, then the format is added ("... (M4B)"), then a number, so no two episodes look alike."""
+    from collections import Counter
+
+    titles = {t.rel: _line(t.title) for t in tracks}
+
+    def repeated() -> set[str]:
+        counts = Counter(title.casefold() for title in titles.values())
+        return {title for title, n in counts.items() if n > 1}
+
+    for track in tracks:
+        stem = _line(os.path.splitext(os.path.basename(track.rel))[0])
+        if titles[track.rel].casefold() in repeated() and stem.casefold() != titles[track.rel].casefold():
+            titles[track.rel] = stem
+    labels = {suffix: info.label for suffix, info in written_suffixes().items()}
+    twice = repeated()
+    for track in tracks:
+        if titles[track.rel].casefold() in twice:
+            titles[track.rel] += f" ({labels[os.path.splitext(track.rel)[1].lower()]})"
+    twice, seen = repeated(), Counter()
+    for track in sorted(tracks, key=lambda t: t.rel):
+        key = titles[track.rel].casefold()
+        if key in twice:
+            seen[key] += 1
+            if seen[key] > 1:
+                titles[track.rel] += f" ({seen[key]})"
+    return titles
+
+
 def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, season: int | None,
-          url_query: str = "") -> None:
+          title: str | None = None, url_query: str = "") -> None:
     item = _sub(channel, "item")
-    _sub(item, "title", _line(track.title))
+    _sub(item, "title", title or _line(track.title))
     # Podcast apps read <description> as HTML (some only when it looks like HTML): the comment is
     # plain text, so it goes in as one escaped HTML paragraph (a "<b>" in it is shown, not obeyed),
     # then ElementTree escapes that as XML.
     _sub(item, "description", "<p>" + html.escape(track.comment or track.title, quote=False) + "</p>")
+    _sub(item, "itunes:summary", track.comment or track.title)  # the same words as plain text
     if "page" in track.sidecars:
         _sub(item, "link", base_url + url_path(track.sidecars["page"]) + url_query)
     _sub(item, "enclosure", attrs={"url": base_url + url_path(track.rel) + url_query, "length": str(track.size),
@@ -379,6 +424,10 @@ def _item(channel: ET.Element, track: FeedTrack, base_url: str, guid: str, seaso
     if "chapters_json" in track.sidecars:
         _sub(item, "podcast:chapters", attrs={"url": base_url + url_path(track.sidecars["chapters_json"]) + url_query,
                                               "type": "application/json+chapters"})
+    if track.chapters:
+        chapters = _sub(item, "psc:chapters", attrs={"version": "1.2"})
+        for start_ms, title in track.chapters:
+            _sub(chapters, "psc:chapter", attrs={"start": _npt(start_ms), "title": _line(title)})
     if "transcript" in track.sidecars:
         _sub(item, "podcast:transcript", attrs={"url": base_url + url_path(track.sidecars["transcript"]) + url_query,
                                                 "type": "text/vtt", "rel": "captions"})
@@ -428,9 +477,12 @@ def check_base_url(text: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
+DEFAULT_TITLE = "rlsaudio: RLS sessions"  # the podcast's title unless --title says another
+
+
 def folder_title(folder: Path) -> str:
-    name = Path(os.path.realpath(folder)).name
-    return one_line(name) or "rlsaudio"
+    """The podcast's default title: one a person would choose, not the folder's name ("output")."""
+    return DEFAULT_TITLE
 
 
 def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title: str | None = None) -> Written:
@@ -450,11 +502,17 @@ def write_feed(folder: Path, base_url: str, out_file: Path | None = None, title:
     covers = {t.cover.name: t.cover for t in found.tracks if t.cover is not None}
     cover = channel_cover(found.tracks)
     covers[cover.name] = cover
-    written = _write_covers(folder / COVERS_DIR, covers.values())
+    for place in {out_file.parent, folder / COVERS_DIR}:  # what a feed killed outright left
+        clean_stale(place)
+    # Both or neither: the covers the feed names are written first (a reader of the new feed
+    # finds them), and taken back if the feed itself cannot be written.
+    made = _write_covers(folder / COVERS_DIR, covers.values())
     try:
         write_atomic(out_file, feed)
     except OSError as exc:
+        made.undo()
         raise OutputError(f"{out_file}: could not write the feed: {disk_message(exc)}") from None
+    written = len(made.files)
     return Written(out_file, len(found.tracks), written, found.skipped)
 
 
@@ -467,28 +525,61 @@ def _published_path(folder: Path, out_file: Path) -> str:
     return url_path(out_file.name)
 
 
-def _write_covers(directory: Path, covers: Iterable[Cover]) -> int:
-    written = 0
+@dataclass
+class _Made:
+    """What _write_covers created, so that a feed that fails can take it back."""
+
+    directory: Path | None = None  # the covers folder, when this run made it
+    files: list[Path] = field(default_factory=list)
+
+    def undo(self) -> None:
+        for path in self.files:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        if self.directory is not None:
+            try:
+                self.directory.rmdir()  # only if empty: never a file someone else put there
+            except OSError:
+                pass
+
+
+def _write_covers(directory: Path, covers: Iterable[Cover]) -> _Made:
+    made = _Made()
     try:
         if directory.is_symlink():
             raise OutputError(f"{directory}: is a symbolic link; remove it so covers are written inside the folder")
-        directory.mkdir(exist_ok=True)
+        if not directory.is_dir():
+            directory.mkdir()
+            made.directory = directory
         for cover in covers:
             path = directory / cover.name
             if path.is_file() and not path.is_symlink() and path.read_bytes() == cover.data:
                 continue  # content-addressed: the same name holds the same picture
+            existed = os.path.lexists(path)
             write_atomic(path, cover.data)
-            written += 1
+            if not existed:
+                made.files.append(path)
     except OSError as exc:
+        made.undo()
         raise OutputError(f"{directory}: could not write the covers: {disk_message(exc)}") from None
-    return written
+    except BaseException:
+        made.undo()
+        raise
+    return made
 
 
 def check_folder(folder: Path) -> Path:
     """The folder of tracks, or one clear error."""
-    if not folder.exists():
+    try:
+        os.stat(folder)
+    except PermissionError:
+        raise InputError(Problem(str(folder), "cannot be read (a folder on its path cannot be entered: permission "
+                                              "denied); check its permissions")) from None
+    except OSError:
         raise InputError(Problem(str(folder), "no such folder; give the folder your tracks are in "
-                                              "(rlsaudio build writes them to output/)"))
+                                              "(rlsaudio build writes them to output/)")) from None
     if not folder.is_dir():
         raise InputError(Problem(str(folder), "is not a folder; give the folder your tracks are in"))
     if not os.access(folder, os.R_OK | os.X_OK):

@@ -48,13 +48,23 @@ def decoded_stats(path: Path, session_samples: int | None = None, give: str = TR
             "true_peak": result.true_peak}
 
 
+def readable_formats() -> str:
+    """"MP3, M4B or Opus": what inspect reads, from the formats' table."""
+    labels = [info.label for info in format_table().values()]
+    return ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
 def inspect_track(path: Path) -> dict[str, Any]:
+    from ..encode.formats import format_of_suffix
     from .tags import container_of, read_tags
 
     check_regular(path, str(path), TRACK_KIND, InputError)
     container = container_of(path)
     name = next(info.label for info in format_table().values() if info.container == container)
     give = f"give the path of an {name} built by rlsaudio"
+    if format_of_suffix(path.suffix) is None and not _says_its_format(path):
+        # Neither its name nor its first bytes say it is a track: say what inspect reads.
+        name, give = readable_formats(), f"give the path of a track built by rlsaudio ({suffix_list()})"
     try:
         tags = read_tags(path)
     except TagError as exc:
@@ -78,6 +88,17 @@ def inspect_track(path: Path) -> dict[str, Any]:
         "chapters": [{"title": c.title, "start": c.start_ms / 1000, "end": c.end_ms / 1000}
                      for c in tags.get("chapters") or []],
     }
+
+
+def _says_its_format(path: Path) -> bool:
+    """True when the file's first bytes are those of a track container (ID3, MP4, Ogg, MPEG audio)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return (head[:3] == b"ID3" or head[4:8] == b"ftyp" or head[:4] == b"OggS"
+            or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0))
 
 
 def _not_this_format(message: str) -> bool:

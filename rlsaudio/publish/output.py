@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..base import limits
 from ..base.errors import OutputError
@@ -69,20 +71,38 @@ class TrackFiles:
         return self.folder / (self.stem + SIDECARS[role])
 
 
+def _exists(path: Path, shown: Path) -> bool:
+    """Whether `path` exists; a folder on the way that cannot be entered is the same clear error
+    as a folder that cannot be written (never a PermissionError from deep inside)."""
+    try:
+        os.stat(path)
+        return True
+    except FileNotFoundError:
+        return False
+    except NotADirectoryError:
+        return False
+    except PermissionError:
+        raise OutputError(f"{shown}: the output folder is not writable ({path.parent} cannot be entered: permission "
+                          "denied); choose another with -o") from None
+    except OSError as exc:
+        raise OutputError(f"{shown}: cannot use the output folder ({exc.strerror or exc}); choose another with -o") \
+            from None
+
+
 def check_output_dir(path: Path) -> None:
     """Fail early, before minutes of work, if the output folder could not be made or written;
     create nothing yet (a build that fails later must not leave an empty folder tree)."""
     probe = path
-    while not probe.exists():
+    while not _exists(probe, path):
         if probe.is_symlink() or probe.parent == probe:
             break
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
+    if _exists(probe, path) and not probe.is_dir():
         if probe == path:
             raise OutputError(f"{path}: exists and is not a folder; choose another -o")
         raise OutputError(f"{path}: cannot create the output folder ({probe} is a file, not a folder); "
                           "choose another -o")
-    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+    if _exists(probe, path) and not os.access(probe, os.W_OK | os.X_OK):
         what = "the output folder" if probe == path else f"{probe}, where the output folder would be made,"
         raise OutputError(f"{path}: {what} is not writable; choose another with -o")
 
@@ -93,6 +113,9 @@ def output_dir(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise OutputError(f"{path}: exists and is not a folder; choose another -o") from None
+    except PermissionError:
+        raise OutputError(f"{path}: the output folder is not writable (permission denied); choose another with -o") \
+            from None
     except OSError as exc:
         raise OutputError(f"{path}: cannot create the output folder ({exc.strerror or exc}); choose another -o") from None
     if not path.is_dir():
@@ -100,3 +123,51 @@ def output_dir(path: Path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: the output folder is not writable; choose another with -o")
     return path
+
+
+@contextmanager
+def tidy_folders(path: Path) -> Iterator[None]:
+    """Around a build or a playlist: the folders of `path` that do not exist yet and that the
+    block creates are removed again at its end if they are empty (the build failed, or was
+    stopped by a signal, before writing a track), deepest first; never a folder that was there
+    before or that holds anything (the output folder's hidden lock file aside)."""
+    missing: list[Path] = []
+    probe = Path(os.path.abspath(path))
+    while True:
+        try:
+            os.lstat(probe)
+            break
+        except FileNotFoundError:
+            missing.append(probe)
+        except OSError:
+            break
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    try:
+        yield
+    finally:
+        for folder in missing:  # deepest first
+            if not _remove_if_empty(folder):
+                break
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    """rmdir, after the commit lock file if that is all the folder holds; False if it stays."""
+    from ..base.safeio import COMMIT_LOCK, remove_lock_file
+
+    try:
+        entries = os.listdir(folder)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if entries == [COMMIT_LOCK] and not remove_lock_file(folder):
+        return False
+    try:
+        os.rmdir(folder)
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False

@@ -22,7 +22,7 @@ from ..script.timeline import Timeline
 from ..speech.pool import parallel_worth_it, speak_in_pool
 from ..speech.synth import SpeechSource
 from ..system.cache import Cache, content_key
-from ..system.progress import Reporter
+from ..system.progress import Reporter, start_counted
 
 MIX_VERSION = 1  # bump when mixing or the meter changes what a measured loudness refers to
 
@@ -41,7 +41,7 @@ def speak(plan: SessionPlan, cache: Cache, reporter: Reporter) -> SpeechSource:
     The engine is given each phrase's spoken form for this voice, points and routine."""
     speech = SpeechSource(plan.voice, cache, plan.pronounce)
     phrases = plan.phrases
-    reporter.start(f"Speaking with {plan.voice.name}", len(phrases))
+    start_counted(reporter, f"Speaking with {plan.voice.name}", len(phrases), "phrases")
     missing = speech.missing(phrases, reporter.advance)
     jobs = encoder_jobs()
     if parallel_worth_it(plan.voice, len(missing), jobs):

@@ -3,7 +3,10 @@
 Pure functions from the timeline (and the tags) to text; `publish.py` writes and commits them
 with the track. Every text that reaches these formats passes `one_line`: titles and artists
 were checked when they were read, but no control character or line break can reach a file
-format whose lines mean something (an .lrc or .m3u8 line, a WebVTT cue).
+format whose lines mean something (an .lrc or .m3u8 line, a WebVTT cue). Then each format's
+own meaningful characters are escaped in every field: square brackets in .lrc (a "]" would
+close a tag, and "[00:00.00]" inside text is a time tag to some players), "&", "<", ">" and
+"-->" in WebVTT; JSON escapes its own.
 """
 
 from __future__ import annotations
@@ -36,12 +39,17 @@ def spoken_lines(timeline: Timeline) -> list[tuple[int, int, str]]:
     return [(samples_to_ms(e.start), samples_to_ms(e.end), e.text) for e in timeline.events if e.kind == "speech"]
 
 
+def lrc_text(text: str) -> str:
+    """Text inside an .lrc tag or line: one line, square brackets as round ones."""
+    return one_line(text).replace("[", "(").replace("]", ")")
+
+
 def lrc(timeline: Timeline, *, title: str, artist: str, album: str) -> str:
     """Synced lyrics: one timed line per spoken sentence."""
     minutes, seconds = divmod(round(timeline.length / SAMPLE_RATE), 60)
-    head = [f"[ti:{one_line(title)}]", f"[ar:{one_line(artist)}]", f"[al:{one_line(album)}]",
+    head = [f"[ti:{lrc_text(title)}]", f"[ar:{lrc_text(artist)}]", f"[al:{lrc_text(album)}]",
             f"[length: {minutes:02d}:{seconds:02d}]", "[re:rlsaudio]"]
-    body = [f"[{_lrc_time(start)}]{one_line(text)}" for start, _, text in spoken_lines(timeline)]
+    body = [f"[{_lrc_time(start)}]{lrc_text(text)}" for start, _, text in spoken_lines(timeline)]
     return "\n".join(head + body) + "\n"
 
 
@@ -63,9 +71,11 @@ def chapters_vtt(timeline: Timeline) -> str:
     return "WEBVTT\n\n" + "\n\n".join(cues) + ("\n" if cues else "")
 
 
-def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str) -> str:
-    """Podcasting 2.0 chapters (https://github.com/Podcastindex-org/podcast-namespace, chapters.md)."""
-    doc = {
+def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str, variant: dict | None = None) -> str:
+    """Podcasting 2.0 chapters (https://github.com/Podcastindex-org/podcast-namespace, chapters.md).
+    `variant` (what makes the track this variant of its routine) is kept under "rlsaudio", a key
+    chapter readers ignore, so that a later build can tell whether it would replace another."""
+    doc: dict = {
         "version": "1.2.0",
         "title": one_line(title),
         "author": one_line(artist),
@@ -73,6 +83,8 @@ def chapters_json(timeline: Timeline, *, title: str, artist: str, album: str) ->
         "chapters": [{"startTime": samples_to_seconds(c.start), "endTime": samples_to_seconds(c.end),
                       "title": one_line(c.title)} for c in timeline.chapters],
     }
+    if variant is not None:
+        doc["rlsaudio"] = {"variant": variant}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

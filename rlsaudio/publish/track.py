@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..base.safeio import Staging, clean_stale
-from ..base.units import samples_to_ms
+from ..base.units import SAMPLE_RATE, samples_to_ms
 from ..encode.chapters import ChapterMark
 from ..encode.formats import default_bitrate
 from ..encode.writers import audio_format, gapless_skip
@@ -26,8 +26,9 @@ from ..system import ffmpeg as ff
 from ..system.cache import Cache
 from ..system.progress import Quiet, Reporter
 from . import sidecars, tags
-from .output import TrackFiles, check_output_dir, output_dir, safe_name
+from .output import TrackFiles, check_output_dir, output_dir, safe_name, tidy_folders
 from .render import render_audio, speak_and_time
+from .variants import variant_identity
 
 GUID_NAMESPACE = uuid.UUID("6f1f3c1e-2b0e-4b8a-9a57-9d7f0b3c5a11")
 
@@ -43,6 +44,7 @@ class TrackOptions:
     track_total: int = 1
     cover: tuple[bytes, str] | None = None
     page: bool = True
+    force: bool = False  # replace a track built as another variant, or a file a person changed
 
 
 @dataclass(frozen=True)
@@ -58,45 +60,47 @@ class Track:
     timeline: Timeline | None = None
 
 
-def track_options(fmt: str, bitrate: str | None = None, cover: Path | None = None, page: bool = True) -> TrackOptions:
+def track_options(fmt: str, bitrate: str | None = None, cover: Path | None = None, page: bool = True,
+                  force: bool = False) -> TrackOptions:
     """TrackOptions from what a person chose: the bitrate checked against the format, the cover read and checked."""
     from ..encode.formats import parse_bitrate
     from .tags import load_cover
 
     return TrackOptions(format=fmt, bitrate_k=parse_bitrate(bitrate, fmt=fmt) if bitrate else default_bitrate(fmt),
-                        cover=load_cover(cover) if cover else None, page=page)
+                        cover=load_cover(cover) if cover else None, page=page, force=force)
 
 
 def build_tracks(requests: list, out_dir: Path, options: TrackOptions, reporter: Reporter) -> Iterator[Track]:
     """Plan every track first (nothing is written if one is invalid), refuse name clashes, then build
     each, yielding it as it is published."""
-    from ..base.errors import InputError, Problem
     from ..plan import plan_track
-    from .output import same_file_key
+    from .variants import check_build_names
 
     plans = [plan_track(r) for r in requests]
-    seen: dict[str, str] = {}
-    for p in plans:
-        key = same_file_key(file_stem(p, options))
-        if key in seen:
-            raise InputError(Problem(p.request.shown, f"would be written to the same file as {seen[key]} "
-                                     f"({safe_name(p.title)}{'.' + options.format}); give one of them another title, "
-                                     "or build them one at a time with -o"))
-        seen[key] = p.request.shown
+    suffix = audio_format(options.format).suffix
+    check_build_names([(p.request.shown, file_stem(p, options), suffix) for p in plans])
     for p in plans:
         for warning in p.warnings:
             reporter.warn(f"warning: {warning}")
-    for p in plans:
-        yield build_track(p, out_dir, options, reporter)
+    with tidy_folders(out_dir):  # a build that fails or is stopped leaves no empty folder tree
+        for p in plans:
+            yield build_track(p, out_dir, options, reporter)
 
 
 def file_stem(plan: SessionPlan, options: TrackOptions) -> str:
-    return options.file_stem or safe_name(plan.title)
+    """The track's file name without its suffix: the safe title, with what makes it a variant."""
+    from .variants import variant_suffix
+
+    return options.file_stem or safe_name(plan.title + variant_suffix(plan))
 
 
 def track_guid(plan: SessionPlan, album: str, fmt: str) -> str:
-    """Stable across rebuilds of the same routine, mode and format (and album): a feed item's GUID."""
-    return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join((plan.routine.title, album, plan.request.mode.mode, fmt))))
+    """Stable across rebuilds of the same routine, mode, variant and format (and album): a feed item's GUID."""
+    from .variants import variant_suffix
+
+    parts = (plan.routine.title, album, plan.request.mode.mode, fmt) + ((variant_suffix(plan),) if
+                                                                        variant_suffix(plan) else ())
+    return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(parts)))
 
 
 def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackOptions(),
@@ -115,6 +119,7 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
     fmt = audio_format(options.format)
     files = TrackFiles(out_dir, file_stem(plan, options), fmt.suffix)
     shown = str(files.audio)
+    _check_names(plan, files, options, ())  # before minutes of work; again under the commit lock
     speech, timeline = speak_and_time(plan, cache, reporter)
     folder = output_dir(out_dir)
     clean_stale(folder)
@@ -133,32 +138,67 @@ def build_track(plan: SessionPlan, out_dir: Path, options: TrackOptions = TrackO
             "lrc": sidecars.lrc(timeline, title=plan.title, artist=artist, album=album),
             "transcript": sidecars.transcript_vtt(timeline),
             "chapters_vtt": sidecars.chapters_vtt(timeline),
-            "chapters_json": sidecars.chapters_json(timeline, title=plan.title, artist=artist, album=album),
+            "chapters_json": sidecars.chapters_json(timeline, title=plan.title, artist=artist, album=album,
+                                                    variant=variant_identity(plan)),
         }
         if options.page:
             texts["page"] = _page(plan, timeline, files, list(texts), artist, album)
         named = {files.sidecar(role): text for role, text in texts.items()}
-        named.update({folder / name: text for name, text in (extras(timeline) if extras else {}).items()})
+        more = {folder / name: text for name, text in (extras(timeline) if extras else {}).items()}
+        named.update(more)
         staged = [(audio, files.audio)] + [stage.text(final, text) for final, text in named.items()]
-        stage.commit(staged)
+        stage.commit(staged, check=lambda: _check_names(plan, files, options, tuple(more)))
     if cache.warning and cache.warning != warned:  # the cache failed during this build (a full disk)
         reporter.warn(cache.warning)
     return Track(files.audio, plan.title, artist, timeline.length, rendered.integrated_lufs, speech.synthesised,
                  rendered.measured, tuple(final for _, final in staged), timeline)
 
 
+def _check_names(plan: SessionPlan, files: TrackFiles, options: TrackOptions, editable: tuple[Path, ...]) -> None:
+    """The track may replace what its names hold: no other track's file, not another variant (unless
+    --force), no file a person changed since rlsaudio wrote it (the extras, unless --force)."""
+    from ..base.safeio import check_replaceable
+    from .variants import check_folder_names, check_variant
+
+    check_folder_names(str(files.audio), files.folder, files.stem, files.suffix)
+    check_variant(plan, files.audio, files.sidecar("chapters_json"), options.force)
+    for path in editable:
+        check_replaceable(path, options.force)
+
+
+def _formats(files: TrackFiles) -> dict[str, str]:
+    """label -> file name of every format of this track in its folder (this one included), in the
+    formats' table order: the formats of one variant share its sidecars and its page."""
+    from ..encode.formats import format_table
+
+    present = {}
+    for info in format_table().values():
+        name = files.stem + info.suffix
+        if info.suffix == files.suffix or (files.folder / name).is_file():
+            present[info.label] = name
+    return present
+
+
 def _page(plan: SessionPlan, timeline: Timeline, files: TrackFiles, roles: list[str], artist: str, album: str) -> str:
     from . import page
 
+    formats = _formats(files)
     return page.page_html(timeline, plan.library, title=plan.title, artist=artist, album=album,
-                          audio_href=page.href(files.audio.name), mode=timeline.mode,
+                          audio_href=page.href(next(iter(formats.values()))), mode=timeline.mode,
                           description=plan.routine.description,
-                          files={role: page.href(files.sidecar(role).name) for role in roles})
+                          files={role: page.href(files.sidecar(role).name) for role in roles},
+                          formats={label: page.href(name) for label, name in formats.items()})
 
 
 def _chapters(timeline: Timeline, delay: int = 0) -> tuple[ChapterMark, ...]:
-    """The chapters in milliseconds, at their planned times plus `delay` samples."""
-    ms = samples_to_ms
+    """The chapters in milliseconds, at their planned times plus `delay` samples. With a delay
+    (an MP3's encoder delay, which gapless players subtract again) each time is rounded up, never
+    down: the first chapter then stays at or after 0 once shifted (mpv showed "-00:00:00")."""
+    if delay:
+        def ms(n: int) -> int:
+            return -(-n * 1000 // SAMPLE_RATE)  # ceiling
+    else:
+        ms = samples_to_ms
     return tuple(ChapterMark(c.title, ms(c.start + delay), ms(c.end + delay)) for c in timeline.chapters)
 
 

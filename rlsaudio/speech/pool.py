@@ -39,7 +39,7 @@ def _speak_chunk(voice: VoiceProfile, cache_root: str, phrases: list[tuple[str, 
     """Worker: speak a few phrases, keep them in the shared cache, hand them back."""
     from .synth import SpeechSource
 
-    source = SpeechSource(voice, Cache(Path(cache_root)), pronounce)
+    source = SpeechSource(voice, Cache(Path(cache_root), tidy=False), pronounce)
     out = []
     for text, rate in phrases:
         clip = source.clip(text, rate)

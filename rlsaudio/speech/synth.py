@@ -6,6 +6,12 @@ phrases it changes.
 
 Engines run on one worker thread per engine, so every phrase can have a timeout: an
 engine that hangs becomes a clear error instead of a frozen terminal.
+
+A long phrase (over MAX_CALL_CHARS as spoken, which no bundled routine has) is spoken and
+prepared piece by piece (engines.base.chunks: at clauses, then between words), the pieces
+joined with a short pause: an engine's memory, and the clip pipeline's, grow with the length
+of what it is given at once (a 4.9 KB sentence took espeak and the pipeline to 1 GB, Piper to
+4.5 GB), and each piece gets the engine's timeout, so a long valid sentence is never "stuck".
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ import numpy as np
 
 from ..audio import clips
 from ..base.errors import EngineError, RenderError
+from ..base.units import ms_to_samples
 from ..system import threads
 from ..system.cache import CLIP_PIPELINE_VERSION, Cache, Clip, content_key
-from .engines.base import get_engine, synthesize_clip
+from .engines.base import chunks, get_engine, synthesize_clip
 from .profile import VoiceProfile
 from .pronounce import Pronouncer
 
 Progress = Callable[[int], None]
+
+MAX_CALL_CHARS = 400  # spoken characters given to an engine (and the clip pipeline) at once
+PIECE_GAP_MS = 250  # between the pieces of a long phrase: a comma's pause
 
 
 class _EngineThread:
@@ -91,10 +101,14 @@ class SpeechSource:
         if (text, rate) not in self._keys:
             if self._engine_version is None:
                 self._engine_version = get_engine(self.voice.engine).version()
+            spoken = self.pronounce.spoken(text)
+            # Only a phrase spoken in pieces has the pieces' settings in its key: every other
+            # phrase keeps the key (and the cached clip) it always had.
+            pieces = ("pieces", MAX_CALL_CHARS, PIECE_GAP_MS) if len(spoken) > MAX_CALL_CHARS else ()
             self._keys[(text, rate)] = content_key(
                 "clip", CLIP_PIPELINE_VERSION, self.voice.engine, self._engine_version,
                 self.voice.cache_identity(), round(rate, 4), "spoken", self.pronounce.version,
-                self.pronounce.spoken(text))
+                spoken, *pieces)
         return self._keys[(text, rate)]
 
     def length(self, text: str, rate: float) -> int:
@@ -145,9 +159,20 @@ class SpeechSource:
         engine = get_engine(self.voice.engine)
         worker = _engine_thread(self.voice.engine)
         spoken = self.pronounce.spoken(text)
-        raw = worker.call(lambda: synthesize_clip(engine, spoken, self.voice, rate), self.voice.timeout_s,
-                          f"speaking {text[:60]!r}")
-        samples, level = clips.prepare(raw)
+        parts = [spoken] if len(spoken) <= MAX_CALL_CHARS else \
+            [part for part in chunks(spoken, MAX_CALL_CHARS) if any(ch.isalnum() for ch in part)]
+        prepared, levels = [], []
+        for n, part in enumerate(parts, start=1):
+            what = f"speaking {text[:60]!r}" + (f" (part {n} of {len(parts)})" if len(parts) > 1 else "")
+            raw = worker.call(lambda part=part: synthesize_clip(engine, part, self.voice, rate), self.voice.timeout_s,
+                              what)
+            piece, piece_level = clips.prepare(raw)
+            del raw
+            if piece.size:
+                prepared.append(piece)
+                levels.append(piece_level)
+        samples = _joined(prepared, ms_to_samples(PIECE_GAP_MS))
+        level = max(levels) if levels else float("-inf")
         if samples.size == 0:
             raise EngineError(f"{self.voice.engine} produced only silence for {text!r}")
         self.synthesised += 1
@@ -172,3 +197,15 @@ class SpeechSource:
             _, dropped = self._held.popitem(last=False)
             self._held_bytes -= dropped.nbytes
         return data
+
+
+def _joined(pieces: list[np.ndarray], gap: int) -> np.ndarray:
+    """Prepared pieces of one phrase, in order, `gap` samples of silence between them."""
+    if len(pieces) <= 1:
+        return pieces[0] if pieces else np.zeros(0, np.int16)
+    out = np.zeros(sum(p.size for p in pieces) + gap * (len(pieces) - 1), np.int16)
+    at = 0
+    for piece in pieces:
+        out[at:at + piece.size] = piece
+        at += piece.size + gap
+    return out

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..base import limits
-from ..base.safeio import write_atomic
+from ..base.safeio import stale_temp_file, write_atomic
 
 MAGIC = b"RLSCLIP1"
 CLIP_PIPELINE_VERSION = 11  # bump when trimming, leveling or fading changes
@@ -49,7 +49,10 @@ def default_cache_dir() -> Path:
         return Path.home() / "Library" / "Caches" / "rlsaudio"
     if os.name == "nt":
         return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "rlsaudio" / "cache"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlsaudio"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG Base Directory spec: a relative path is invalid and must be ignored (it would
+    # put the cache wherever the command happens to run).
+    return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache") / "rlsaudio"
 
 
 def content_key(*parts: Any) -> str:
@@ -63,10 +66,17 @@ class Clip:
     level: float  # the engine's original level, for information
 
 
-class Cache:
-    """Clips and mix measurements under one folder. Unwritable folders degrade to memory."""
+_tidied: set[str] = set()  # cache folders this process has already cleaned
 
-    def __init__(self, root: Path | None = None):
+
+class Cache:
+    """Clips and mix measurements under one folder. Unwritable folders degrade to memory.
+
+    The first Cache of a folder in a process removes the temporary files that writers killed
+    outright left there (`tidy=False` for the speech pool's workers: the build's own process
+    has done it)."""
+
+    def __init__(self, root: Path | None = None, tidy: bool = True):
         self.root = root or default_cache_dir()
         self.writable = True
         self.warning = ""
@@ -78,6 +88,9 @@ class Cache:
             probe.close()
         except OSError as exc:
             self._give_up(exc)
+        if tidy and self.writable and str(self.root) not in _tidied:
+            _tidied.add(str(self.root))
+            remove_stale_temps(self.root)
 
     def _give_up(self, exc: OSError) -> None:
         """Carry on with clips in memory for this build; the caller shows the warning."""
@@ -151,6 +164,41 @@ class Cache:
     def put_mix(self, key: str, values: dict[str, float]) -> None:
         if self.writable and _plausible(values):
             self._write(self._mix_path(key), _encode_mix(values, key))
+
+
+def remove_stale_temps(root: Path) -> int:
+    """Remove the temporary files of entries whose writer died (see safeio.stale_temp_file), in
+    the cache folder and its entry folders; never a file being written now. Returns how many."""
+    removed = 0
+    folders = [root, root / "mixes", root / "clips"]
+    try:
+        with os.scandir(root / "clips") as it:
+            folders += [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        pass
+    for folder in folders:
+        try:
+            with os.scandir(folder) as it:
+                stale = [e.path for e in it if (e.name.startswith(".probe-") and _old(e)) or stale_temp_file(e)]
+        except OSError:
+            continue
+        for path in stale:
+            try:
+                os.unlink(path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _old(entry: os.DirEntry) -> bool:
+    """A write probe left by a process killed within its microseconds of life: an hour is safe."""
+    import time
+
+    try:
+        return entry.is_file(follow_symlinks=False) and time.time() - entry.stat(follow_symlinks=False).st_mtime > 3600
+    except OSError:
+        return False
 
 
 def _real_dir(path: Path) -> None:

@@ -565,7 +565,7 @@ def test_album_index_links_each_track_page(site, browser):
     assert titles == ["Tiny one & <friends>", "Tiny two"]
     audio = browser.js("return [...document.querySelectorAll('a.audio')].map(a => a.href)")
     m3u8 = (folder / "Page album.m3u8").read_text("utf-8").splitlines()
-    assert [unquote(a.rsplit("/", 1)[1]) for a in audio] == [line for line in m3u8 if not line.startswith("#")]
+    assert [unquote(a.rsplit("/", 1)[1]) for a in audio] == [unquote(line) for line in m3u8 if not line.startswith("#")]
     for (title, href), sound in zip(links, audio):
         page = Path(unquote(href.removeprefix("file://")))
         assert page.parent == folder and page.suffix == ".html" and page.exists()

@@ -116,3 +116,104 @@ def test_a_hanging_engine_times_out_with_a_clear_error(tmp_path, write):
         speech.length("This phrase is stuck.", 1.0)
     assert str(info.value) == ("the fake engine did not finish speaking 'This phrase is stuck.' within 1s and seems "
                                "stuck; try again, raise timeout in the voice profile, or use another voice with --voice")
+
+
+# --------------------------------------------------------------------------- what kill -9 leaves
+
+_WRITER_KILLED_MID_WRITE = """
+import os, sys, time
+from pathlib import Path
+import numpy as np
+os.fsync = lambda fd: time.sleep(3600)  # stop inside the write, after the data, before the rename
+from rlsaudio.system.cache import Cache, Clip
+cache = Cache(Path(sys.argv[1]))
+if sys.argv[2] == "clip":
+    cache.put_clip("cd" + "1" * 62, Clip(np.arange(1, 200, dtype=np.int16), -20.0))
+else:
+    cache.put_mix("ef" + "2" * 62, {"integrated": -20.0, "true_peak": -3.0, "max_short_term": -18.0})
+"""
+
+
+def _temps(root):
+    return sorted(p for p in root.rglob("*.tmp"))
+
+
+def _killed_writer(root, what):
+    """Start a writer of an entry of the cache at `root`, kill -9 it mid-write: its temporary file stays."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER_KILLED_MID_WRITE, str(root), what])
+    try:
+        deadline = time.monotonic() + 60
+        while not _temps(root) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert _temps(root), "the writer never started its temporary file"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    return _temps(root)
+
+
+@pytest.mark.parametrize("what", ["clip", "mix"])
+def test_temporary_files_of_a_killed_writer_are_removed_by_the_next_use(tmp_path, what, monkeypatch):
+    import rlsaudio.system.cache as cache_module
+
+    left = _killed_writer(tmp_path, what)
+    assert len(left) == 1 and left[0].stat().st_size > 0
+    monkeypatch.setattr(cache_module, "_tidied", set())  # a new process
+    Cache(tmp_path)
+    assert _temps(tmp_path) == []
+
+
+def test_a_build_removes_what_a_killed_writer_left_in_its_cache(runner, tmp_path, tiny, fake_voice, monkeypatch):
+    import rlsaudio.system.cache as cache_module
+    from rlsaudio.cli import cli
+
+    root = tmp_path / "cache"
+    monkeypatch.setenv("RLSAUDIO_CACHE", str(root))
+    assert len(_killed_writer(root, "clip")) == 1
+    monkeypatch.setattr(cache_module, "_tidied", set())
+    result = runner.invoke(cli, ["build", str(tiny), "-o", str(tmp_path / "out"), "--voice", fake_voice])
+    assert result.exit_code == 0, result.output
+    assert _temps(root) == []
+
+
+def test_temporary_files_being_written_now_are_left_alone(tmp_path, monkeypatch):
+    """A live writer's file (its pid is alive) and a recent one without a pid stay; an old one goes."""
+    import time
+
+    import rlsaudio.system.cache as cache_module
+
+    Cache(tmp_path)
+    live = tmp_path / "clips" / "ab" / f".{'ab' * 32}.clip.{os.getpid()}-k2j3h4g5.tmp"
+    recent = tmp_path / "mixes" / f".{'cd' * 32}.json.q1w2e3r4.tmp"
+    old = tmp_path / "mixes" / f".{'ef' * 32}.json.z9x8c7v6.tmp"
+    probe = tmp_path / ".probe-abc123"
+    for path in (live, recent, old, probe):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"partial")
+    yesterday = time.time() - 2 * 24 * 3600
+    os.utime(old, (yesterday, yesterday))
+    os.utime(probe, (yesterday, yesterday))
+    user = tmp_path / "mixes" / ".notes.tmp"  # not a name rlsaudio writes
+    user.write_text("mine")
+    os.utime(user, (yesterday, yesterday))
+    monkeypatch.setattr(cache_module, "_tidied", set())
+    Cache(tmp_path)
+    assert live.exists() and recent.exists() and user.exists()
+    assert not old.exists() and not probe.exists()
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
+    from rlsaudio.system.cache import default_cache_dir
+
+    monkeypatch.delenv("RLSAUDIO_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for relative in ("cache", "./cache", "relative/dir", "~x"):
+        monkeypatch.setenv("XDG_CACHE_HOME", relative)
+        assert default_cache_dir() == tmp_path / "home" / ".cache" / "rlsaudio"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "rlsaudio"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "rlsaudio"

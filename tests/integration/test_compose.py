@@ -167,7 +167,7 @@ def test_compose_three_points_twelve_minutes_bedtime(runner, tmp_path):
     result = run(runner, "compose", "SP 6", "K 3", "LV 3", "--length", "12m", "--mode", "bedtime", "-o", out,
                  "--voice", FAKE)
     assert result.exit_code == 0, result.output
-    stem = "Acupressure - SP 6, K 3, LV 3 (bedtime)"
+    stem = "Acupressure - SP 6, K 3, LV 3 (bedtime) (12 min)"  # a --length variant has its own name
     mp3 = out / f"{stem}.mp3"
     assert abs(len(decode(mp3)) / SR - 720.0) <= 0.050
     routine_file = out / f"{stem}.toml"

@@ -67,7 +67,7 @@ def test_feed_for_a_static_host(runner, folder):
     assert not [p for p in out.rglob(".*")]  # atomic writes leave no temporary files
 
     parsed = podcastparser.parse(BASE + "feed.xml", __import__("io").BytesIO(body))
-    assert parsed["title"] == "My tracks"
+    assert parsed["title"] == "rlsaudio: RLS sessions"  # the default a person would choose, not "My tracks"
     assert len(parsed["episodes"]) == 3
     audio = sorted(p for p in out.rglob("*.mp3"))
     enclosures = sorted(e["enclosures"][0]["url"] for e in parsed["episodes"])
@@ -91,7 +91,7 @@ def test_feed_for_a_static_host(runner, folder):
     fp = feedparser.parse(body)
     assert not fp.bozo, fp.bozo_exception
     assert {e.enclosures[0].href for e in fp.entries} == set(enclosures)
-    assert fp.feed.title == "My tracks" and fp.feed.link == BASE
+    assert fp.feed.title == "rlsaudio: RLS sessions" and fp.feed.link == BASE
     entry = next(e for e in fp.entries if e.title == TITLE)
     assert html.unescape(re.sub(r"<[^>]+>", "", entry.summary)) == DESCRIPTION
 
@@ -195,7 +195,7 @@ def test_damaged_hidden_and_linked_files_are_skipped(runner, write, tmp_path, fa
     os.symlink(track, out / "link.mp3")
     result = run_feed(runner, out, "--base-url", BASE)
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("  1 tracks\n")
+    assert result.stdout.endswith("  1 track\n")
     assert "warning: skipped broken.mp3: " in result.stderr and "warning: skipped broken.m4b: " in result.stderr
     assert [e.get("url") for e in ET.parse(out / "feed.xml").getroot().iter("enclosure")] == [BASE + "Good.mp3"]
 
@@ -228,3 +228,144 @@ def test_scan_reads_each_unchanged_file_once(runner, write, tmp_path, fake_voice
     monkeypatch.setattr(feed_module, "read_tags", lambda path: pytest.fail("read again"))
     assert [t.title for t in scan(out, cache).tracks] == ["Cached"]
     assert "chapters_json" in scan(out, cache).tracks[0].sidecars
+
+
+# --------------------------------------------------------------------------- modes, and both or neither
+
+
+@pytest.fixture
+def umask():
+    """Run a block under another umask, restored afterwards."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def under(mask: int):
+        old = os.umask(mask)
+        try:
+            yield
+        finally:
+            os.umask(old)
+
+    return under
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077, 0o027])
+def test_every_published_file_respects_the_umask(runner, write, tmp_path, fake_voice, umask, mask):
+    """feed.xml and covers/*.png like every other output: 0644 under umask 022 (a web server can
+    read them after rsync -a), 0664 under 002, 0600 under 077."""
+    out = tmp_path / "out"
+    with umask(mask):
+        build(runner, write, out, "Moded", fake_voice)
+        routine = write("r.toml", ROUTINE.format(title="Album track", description="x"))
+        assert runner.invoke(cli, ["playlist", str(routine), "--name", "Al", "-o", str(out / "Al"), "-j", "1",
+                                   "--voice", fake_voice]).exit_code == 0
+        assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"feed.xml", "Moded.mp3", "Moded.html", "Moded.lrc", "index.html", "Al.m3u8"}
+    assert any(p.parent.name == "covers" for p in files)
+    assert {p.relative_to(out).as_posix(): oct(p.stat().st_mode & 0o777) for p in files} == \
+        {p.relative_to(out).as_posix(): oct(0o666 & ~mask) for p in files}
+
+
+def test_a_diary_export_stays_private_whatever_the_umask(runner, tmp_path, umask):
+    assert runner.invoke(cli, ["diary", "add", "--date", "2025-03-01", "--restless", "5"]).exit_code == 0
+    with umask(0o022):
+        for name in ("d.csv", "d.json"):
+            assert runner.invoke(cli, ["diary", "export", str(tmp_path / name)]).exit_code == 0
+            assert oct((tmp_path / name).stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("blocker", ["folder", "full disk"])
+def test_a_feed_that_cannot_be_written_leaves_no_covers(runner, write, tmp_path, fake_voice, monkeypatch, blocker):
+    out = tmp_path / "out"
+    build(runner, write, out, "Blocked", fake_voice)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    if blocker == "folder":
+        (out / "feed.xml").mkdir()
+        (out / "feed.xml" / "keep").write_text("x")
+        before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    else:
+        import errno
+
+        import rlsaudio.publish.feed as feed_module
+
+        real = feed_module.write_atomic
+
+        def full(path, data, *args, **kwargs):
+            if path.name == "feed.xml":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(path, data, *args, **kwargs)
+
+        monkeypatch.setattr(feed_module, "write_atomic", full)
+    result = run_feed(runner, out, "--base-url", BASE)
+    assert result.exit_code == 1 and result.stderr.startswith(f"{out / 'feed.xml'}: could not write the feed: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # no covers/, no temporary file
+
+
+def test_existing_covers_stay_when_a_feed_fails(runner, write, tmp_path, fake_voice, monkeypatch):
+    out = tmp_path / "out"
+    build(runner, write, out, "Kept", fake_voice)
+    assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
+    covers = sorted((out / "covers").iterdir())
+    (out / "feed.xml").unlink()
+    (out / "feed.xml").mkdir()
+    (out / "feed.xml" / "x").write_text("x")
+    assert run_feed(runner, out, "--base-url", BASE).exit_code == 1
+    assert sorted((out / "covers").iterdir()) == covers
+
+
+def test_temporary_files_of_a_killed_feed_are_removed_by_the_next(runner, write, tmp_path, fake_voice):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    build(runner, write, out, "Again", fake_voice)
+    assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    left = [out / f".feed.xml.{dead}-abcd1234.tmp", out / "covers" / f".0123456789ab.png.{dead}-efgh5678.tmp"]
+    live = out / f".feed.xml.{os.getpid()}-ijkl9012.tmp"
+    for path in (*left, live):
+        path.write_bytes(b"<rss")
+    assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
+    assert not any(p.exists() for p in left) and live.exists()
+
+
+def test_the_feed_has_an_owner_podlove_chapters_and_a_plain_text_description(runner, write, tmp_path, fake_voice):
+    """Read back as podcast clients read them: gPodder's podcastparser (psc:chapters, plain and HTML
+    descriptions) and feedparser (itunes:owner, the plain text)."""
+    import io
+
+    out = tmp_path / "out"
+    build(runner, write, out, "Owned", fake_voice, description="Plain & <simple> words.")
+    result = run_feed(runner, out, "--base-url", BASE)
+    assert result.stdout == f"{out / 'feed.xml'}  1 track\n"
+    body = (out / "feed.xml").read_bytes()
+    parsed = podcastparser.parse(BASE + "feed.xml", io.BytesIO(body))
+    assert parsed["title"] == "rlsaudio: RLS sessions"
+    (episode,) = parsed["episodes"]
+    assert [c["title"] for c in episode["chapters"]] == ["Settle"] and episode["chapters"][0]["start"] == 0
+    assert episode["description"].startswith("Plain") and "<p>" not in episode["description"]  # its own cleaning
+    assert episode["description_html"] == "<p>Plain &amp; &lt;simple&gt; words.</p>"
+    feed = feedparser.parse(body)
+    assert feed.feed.publisher_detail == {"name": "Test Author"}
+    assert ("text/plain", "Plain & <simple> words.") in [(c.type, c.value) for c in feed.entries[0].content]
+    root = ET.fromstring(body)
+    psc = "{http://podlove.org/simple-chapters}"
+    (chapters,) = root.iter(f"{psc}chapters")
+    assert chapters.get("version") == "1.2"
+    assert [(c.get("title"), re.fullmatch(r"\d\d:\d\d:\d\d\.\d\d\d", c.get("start")) is not None)
+            for c in chapters] == [("Settle", True)]
+
+
+def test_the_default_podcast_title_is_one_a_person_would_choose(runner, write, tmp_path, fake_voice):
+    out = tmp_path / "output"
+    build(runner, write, out, "T", fake_voice)
+    assert run_feed(runner, out, "--base-url", BASE).exit_code == 0
+    assert ET.parse(out / "feed.xml").getroot().findtext("channel/title") == "rlsaudio: RLS sessions"
+    assert run_feed(runner, out, "--base-url", BASE, "--title", "Evening sessions").exit_code == 0
+    assert ET.parse(out / "feed.xml").getroot().findtext("channel/title") == "Evening sessions"
+    for command in ("feed", "serve"):
+        help_text = runner.invoke(cli, [command, "-h"]).stdout
+        assert 'default: "rlsaudio: RLS sessions"' in " ".join(help_text.split())

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 from audio import ffmetadata, ffmpeg
 from mutagen.id3 import ID3
+from places import small_jpeg
 
 from rlsaudio.base.errors import InputError, TagError
 from rlsaudio.encode.chapters import ChapterMark
@@ -128,7 +129,7 @@ def test_cover_files(tmp_path):
     png.write_bytes(default_cover()[0])
     assert load_cover(png)[1] == "image/png"
     jpg = tmp_path / "c.jpg"
-    jpg.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * 100)
+    jpg.write_bytes(small_jpeg())
     assert load_cover(jpg)[1] == "image/jpeg"
     fake = tmp_path / "c.gif"
     fake.write_bytes(b"GIF89a")
@@ -138,3 +139,24 @@ def test_cover_files(tmp_path):
     with pytest.raises(InputError) as info:
         load_cover(tmp_path / "none.png")
     assert info.value.lines() == [f"{tmp_path / 'none.png'}: no such cover file; check the path"]
+
+
+@pytest.mark.parametrize("routine", ["tiny", "short"])
+def test_no_chapter_starts_before_zero_once_a_gapless_player_shifts_it(runner, tmp_path, routine, write):
+    """mpv and ffmpeg subtract the encoder delay (in samples) from every stored chapter time; the
+    stored times are rounded up, so the first chapter is at 0 or later, never "-00:00:00"."""
+    from places import FAKE_VOICE, routine_text, tiny_routine
+
+    from rlsaudio.cli import cli
+
+    path = write(f"{routine}.toml", tiny_routine() if routine == "tiny" else routine_text())
+    result = runner.invoke(cli, ["build", str(path), "-o", str(tmp_path / "out"), "--voice", FAKE_VOICE])
+    assert result.exit_code == 0, result.output
+    (mp3,) = (tmp_path / "out").glob("*.mp3")
+    skip = gapless_skip(mp3)
+    assert skip > 0
+    chapters = sorted(ID3(mp3).getall("CHAP"), key=lambda c: c.start_time)
+    assert chapters[0].start_time * 22050 >= skip * 1000  # shifted back by the delay: at 0 or later
+    assert chapters[0].start_time * 22050 < (skip + 22050 // 1000 + 1) * 1000  # and not later than a ms
+    for chapter in chapters:
+        assert chapter.start_time * 22050 >= skip * 1000

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from audio import SR, decode, ffmetadata
@@ -30,7 +31,8 @@ def m3u8_entries(path: Path):
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "#EXTM3U"
     pairs = list(zip(lines[1::2], lines[2::2]))
-    return [(int(info.split(":")[1].split(",")[0]), info.split(",", 1)[1], name) for info, name in pairs]
+    # paths are URIs: every segment percent-encoded
+    return [(int(info.split(":")[1].split(",")[0]), info.split(",", 1)[1], unquote(name)) for info, name in pairs]
 
 
 def test_a_playlist_of_two_routines_in_parallel(runner, shorts, tmp_path, fake_voice):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from audio import ffmpeg
 from mutagen.id3 import CHAP, ID3
+from places import small_jpeg
 
 from rlsaudio.base.errors import InputError, TagError
 from rlsaudio.encode.chapters import ChapterMark
@@ -178,7 +179,7 @@ def test_cover_type_comes_from_the_bytes_not_the_name(tmp_path):
     png_named_jpg.write_bytes(default_cover()[0])
     assert load_cover(png_named_jpg) == (default_cover()[0], "image/png")
     jpeg_named_png = tmp_path / "cover.png"
-    jpeg_named_png.write_bytes(b"\xff\xd8\xff\xdb" + bytes(64))
+    jpeg_named_png.write_bytes(small_jpeg())
     assert load_cover(jpeg_named_png)[1] == "image/jpeg"
 
 

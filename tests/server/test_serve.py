@@ -187,7 +187,7 @@ def test_feed_parses_with_podcastparser_and_feedparser_and_every_url_is_served(s
     parsed = podcastparser.parse(feed_url, io.BytesIO(body))
     expected = tracks(out)
     assert len(parsed["episodes"]) == len(expected) == 3
-    assert parsed["title"] == "output"
+    assert parsed["title"] == "rlsaudio: RLS sessions"  # the default title, not the folder's name
     assert local(parsed["cover_url"], port).startswith("/covers/")
     by_path = {}
     for episode in parsed["episodes"]:

@@ -166,16 +166,19 @@ def figure_svg(figure) -> str:
 
 
 def page_html(timeline: Timeline, library, *, title: str, artist: str, album: str, audio_href: str, mode: str,
-              description: str = "", files: Mapping[str, str] | None = None) -> str:
+              description: str = "", files: Mapping[str, str] | None = None,
+              formats: Mapping[str, str] | None = None) -> str:
     """The listen-along page of one track: one self-contained HTML file.
 
     `audio_href` and the values of `files` (sidecar roles "transcript", "chapters_vtt",
-    "chapters_json", "lrc") are links relative to the page, already percent-encoded (`href`)."""
+    "chapters_json", "lrc") are links relative to the page, already percent-encoded (`href`).
+    `formats` (label -> link: "MP3", "M4B", "Opus") lists every format of the track beside the
+    page (they share it): each is a link in the page's list of files."""
     data = page_data(timeline, library, title=title, artist=artist, album=album, audio_href=audio_href, mode=mode,
                      description=description, files=files)
     figures = "".join(figure_svg(library.figures[name]) for name in data["figures"])
     theme = data["mode"]
-    return _fill(_template("page.html"), {
+    page = _fill(_template("page.html"), {
         "THEME": theme,
         "THEME_COLOR": "#17110c" if theme == "bedtime" else "#fbf7ef",
         "OTHER_THEME": "massage" if theme == "bedtime" else "bedtime",
@@ -188,6 +191,11 @@ def page_html(timeline: Timeline, library, *, title: str, artist: str, album: st
         "DATA": _script_json(data),
         "JS": _template("page.js"),
     })
+    if formats and len(formats) > 1:  # the script adds the other files after these links
+        links = " · ".join(f'<a href="{html.escape(link)}" class="format">{html.escape(label)}</a>'
+                           for label, link in formats.items())
+        page = page.replace('<p id="files" class="files"></p>', f'<p id="files" class="files">{links}</p>', 1)
+    return page
 
 
 def _clock(samples: int) -> str:

@@ -17,13 +17,14 @@ from typing import Any
 
 from ...base import limits
 from ...encode.formats import format_of_suffix
-from .covers import COVER_KIND, default_cover, load_cover, picture_type
+from .covers import COVER_KIND, default_cover, load_cover, picture_problem, picture_type
 from .fields import CODECS, TrackTags, field_value, fields, mutagen_errors
 from .id3 import Id3
 from .mp4 import Mp4
 from .vorbis import Vorbis
 
-__all__ = ["COVER_KIND", "TrackTags", "container_of", "default_cover", "fields", "load_cover", "picture_type",
+__all__ = ["COVER_KIND", "TrackTags", "container_of", "default_cover", "fields", "load_cover", "picture_problem",
+           "picture_type",
            "read_cover", "read_tags", "stream_length_ms", "write_tags"]
 
 _BY_MAGIC = ((b"ID3", 0, "id3"), (b"ftyp", 4, "mp4"), (b"OggS", 0, "vorbis"))
@@ -87,15 +88,16 @@ def read_tags(path: Path) -> dict[str, Any]:
 
 def read_cover(path: Path) -> tuple[bytes, str] | None:
     """The track's front cover (ID3 APIC, MP4 covr, Ogg METADATA_BLOCK_PICTURE) as (bytes, type)
-    if it is a PNG or JPEG within the cover size limit; its type comes from its bytes, whatever
-    the tag claims."""
+    if it passes the same check as a --cover (a complete PNG or JPEG within the limits); its
+    type comes from its bytes, whatever the tag claims. A picture that fails is no cover."""
     box = _CONTAINERS[container_of(path)]
     with mutagen_errors(path, "read"):
         covers = box.covers(box.load(path))
     for data, _ in covers:
-        mime = picture_type(data)
-        if mime and len(data) <= limits.MAX_COVER_BYTES:
-            return data, mime
+        if len(data) <= limits.MAX_COVER_BYTES:
+            mime, _problem = picture_problem(data)
+            if mime:
+                return data, mime
     return None
 
 

@@ -11,6 +11,7 @@ model. pydub's AudioSegment is the engines' exchange format, so this module owns
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -147,6 +148,52 @@ def configure_pydub(ffmpeg: str) -> None:
 def segment(pcm: bytes, frame_rate: int, sample_width: int = 2, channels: int = 1) -> "AudioSegment":
     """Wrap an engine's raw PCM once as an AudioSegment (pydub is the engines' exchange format)."""
     return audio_segment_class()(data=pcm, sample_width=sample_width, frame_rate=frame_rate, channels=channels)
+
+
+# Speaking long text in pieces: an engine's memory grows with the text of one call (espeak-ng
+# took 1 GB for a 4.9 KB sentence, Piper 4.5 GB: its decoder holds the whole utterance's
+# activations), so no call gets more than a few hundred characters. Text is cut at clause
+# punctuation first (the comma kept, so the voice still hears a continuation), then, for a
+# clause still too long, after sentence marks and at dashes and brackets, then between words;
+# a word longer than the limit is cut. Neighbouring pieces are merged up to the limit.
+_LEVELS = (
+    re.compile(r"(?<=[,;:])\s+"),
+    re.compile(r"(?<=[.!?)\]\u2013\u2014])\s+|\s+(?=[(\[\u2013\u2014])"),
+    re.compile(r"\s+"),
+)
+
+
+def chunks(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut where a reader would pause; text
+    within the limit is one piece, unchanged."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if len(text) <= limit:
+        return [text] if text.strip() else []
+    return [piece for piece in _split(text.strip(), limit, 0) if piece.strip()]
+
+
+def _split(text: str, limit: int, level: int) -> list[str]:
+    if len(text) <= limit:
+        return [text]
+    if level == len(_LEVELS):  # one "word" longer than the limit
+        return [text[i:i + limit] for i in range(0, len(text), limit)]
+    out: list[str] = []
+    for part in _merge(_LEVELS[level].split(text), limit):
+        out += _split(part, limit, level + 1)
+    return out
+
+
+def _merge(parts: list[str], limit: int) -> list[str]:
+    merged: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        if merged and len(merged[-1]) + 1 + len(part) <= limit:
+            merged[-1] += " " + part
+        else:
+            merged.append(part)
+    return merged
 
 
 def synthesize_clip(engine: Engine, text: str, profile: "VoiceProfile", rate: float) -> np.ndarray:

@@ -37,8 +37,15 @@ class FakeEngine(Engine):
         "fail_on": Option(str, "", help="a phrase containing this text raises (tests engine failures)"),
         "unavailable": Option(str, "", help="pretend the engine cannot run here, for this reason"),
         "crash_on": Option(str, "", help="a phrase containing this text kills the process (tests worker crashes)"),
+        "seconds": Option(float, 0.0, 0.0, 60.0, "each phrase takes this long, as a slow voice (tests progress)"),
     }
     calls: ClassVar[list[str]] = []  # every phrase synthesised in this process, for tests
+
+    @property
+    def parallel(self) -> bool:  # type: ignore[override]
+        """Speak in a pool of processes, as Piper does, when RLSAUDIO_FAKE_PARALLEL=1 (tests of that
+        path); otherwise in process, so that tests can count the phrases spoken (`calls`)."""
+        return os.environ.get("RLSAUDIO_FAKE_PARALLEL") == "1"
 
     def unavailable_reason(self, profile: "VoiceProfile") -> str | None:
         return profile.options.get("unavailable") or None
@@ -54,6 +61,8 @@ class FakeEngine(Engine):
             os.kill(os.getpid(), signal.SIGKILL)
         if opts.get("fail_on") and opts["fail_on"] in text:
             raise EngineError(f"fake engine failed on {text!r}")
+        if opts.get("seconds"):
+            time.sleep(float(opts["seconds"]))
         FakeEngine.calls.append(text)
         words = max(1, len(text.split()))
         word = int(SAMPLE_RATE * WORD_MS / 1000 / rate)

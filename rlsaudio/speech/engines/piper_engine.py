@@ -19,7 +19,7 @@ import numpy as np
 
 from ...base.errors import EngineError
 from ...system import memory
-from .base import Engine, Option, segment
+from .base import Engine, Option, chunks, segment
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -90,13 +90,13 @@ class PiperEngine(Engine):
             noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False,
         )
         pieces = []
-        for part in clauses(text):
+        for part in chunks(text, MAX_CLAUSE_CHARS):
             try:
-                chunks = [c.audio_int16_array for c in voice.synthesize(part, config)]
+                audio = [c.audio_int16_array for c in voice.synthesize(part, config)]
             except Exception as exc:  # onnxruntime and the phonemizer raise their own types
-                raise EngineError(f"piper failed on {text!r}: {exc}") from exc
-            if chunks:
-                pieces.append(np.concatenate(chunks))
+                raise EngineError(f"piper failed on {text[:80]!r}: {exc}") from exc
+            if audio:
+                pieces.append(np.concatenate(audio))
             memory.release()  # each clause frees activations of another size
         samples = _join(pieces, voice.config.sample_rate) if pieces else np.zeros(0, np.int16)
         return segment(samples.astype("<i2").tobytes(), voice.config.sample_rate)
@@ -104,25 +104,12 @@ class PiperEngine(Engine):
 
 # Piper's decoder holds the whole utterance's activations at once: one 10-second sentence
 # took the process from 170 MB to 550 MB. Long sentences are therefore spoken clause by
-# clause (split after commas, semicolons and colons, the comma kept so the model still
-# hears a continuation), and the clauses joined with a comma's pause.
+# clause (engines.base.chunks: after commas, semicolons and colons, then between words), and
+# the clauses joined with a comma's pause.
 MAX_CLAUSE_CHARS = 80
 # Set after the voice is loaded (before, the model's own load took 24 MB more): see memory.py.
 PIPER_MMAP_THRESHOLD = 8 * 1024 * 1024
 COMMA_PAUSE_S = 0.2
-
-
-def clauses(text: str) -> list[str]:
-    if len(text) <= MAX_CLAUSE_CHARS:
-        return [text]
-    parts = re.split(r"(?<=[,;:])\s+", text)
-    merged: list[str] = []
-    for part in parts:
-        if merged and len(merged[-1]) + 1 + len(part) <= MAX_CLAUSE_CHARS:
-            merged[-1] += " " + part
-        else:
-            merged.append(part)
-    return merged
 
 
 def _join(pieces: list[np.ndarray], rate: int) -> np.ndarray:

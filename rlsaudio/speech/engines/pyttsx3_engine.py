@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...base.errors import EngineError
-from .base import Engine, Option, segment
+from .base import Engine, Option, chunks, segment
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from ..profile import VoiceProfile
 
 MIN_WPM, MAX_WPM = 80, 450  # espeak clamps below 80
+# espeak-ng's memory grows with the text of one Synth() call (a 4.9 KB sentence: 1 GB), so
+# longer text is spoken in pieces (engines.base.chunks) and their audio joined: each piece
+# ends with espeak's own pause, as at a comma. Phrases within the limit are spoken as before.
+MAX_CHUNK_CHARS = 300
 
 
 class Pyttsx3Engine(Engine):
@@ -132,11 +136,15 @@ class Pyttsx3Engine(Engine):
         if wpm != self._rate:
             espeak.SetParameter(espeak.RATE, wpm, 0)
             self._rate = wpm
-        self._chunks = []
-        # ENDPAUSE lets the last phoneme decay naturally (without it espeak stops mid-sound);
-        # the clip pipeline trims the pause it adds.
-        status = espeak.Synth(text.encode("utf-8"), flags=espeak.CHARS_UTF8 | espeak.ENDPAUSE)
-        if status != espeak.EE_OK:
-            raise EngineError(f"espeak failed on {text!r} (status {status})")
-        pcm, self._chunks = b"".join(self._chunks), []
-        return segment(pcm, self._sample_rate)
+        pieces = []
+        for part in chunks(text, MAX_CHUNK_CHARS):
+            self._chunks = []
+            # ENDPAUSE lets the last phoneme decay naturally (without it espeak stops mid-sound);
+            # the clip pipeline trims the pause it adds.
+            status = espeak.Synth(part.encode("utf-8"), flags=espeak.CHARS_UTF8 | espeak.ENDPAUSE)
+            if status != espeak.EE_OK:
+                self._chunks = []
+                raise EngineError(f"espeak failed on {text[:80]!r} (status {status})")
+            pieces.append(b"".join(self._chunks))
+            self._chunks = []
+        return segment(b"".join(pieces), self._sample_rate)
