@@ -9,7 +9,6 @@ file; this module restates none of it.
 from __future__ import annotations
 
 import copyreg
-import difflib
 import functools
 import math
 import re
@@ -19,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..base.errors import PointsError
+from ..base.suggest import closest, hint, one_of
 from ..base.tomlfile import Checker, parse_toml_bytes, read_toml
 from ..base.tomlfile import Source as TomlSource
 from ..base.units import show_value
@@ -147,7 +147,7 @@ class PointLibrary:
     _index: Mapping[str, Point] = field(repr=False, compare=False)
 
     def lookup(self, code: str) -> Point:
-        """A point by code, alias or spoken name: "SP 6", "sp6", "sp-6", "Spleen 6", "CV 26"."""
+        """A point by code, alias, spoken name or name: "SP 6", "sp6", "Spleen 6", "Sanyinjiao", "CV 26"."""
         key = normalise(code)
         point = self._index.get(key)
         if point is None:
@@ -196,12 +196,46 @@ class PointLibrary:
         return Placement(figure, x, y)
 
     def _unknown(self, code: str) -> str:
+        """The message for a code that names no point. A suggestion may fix how a name is
+        written ("hart", "Spleeen 6"), never which point it names: "SP 10" is not SP 12 (another
+        body site), so for a number the library lacks it says which points of that channel it holds."""
         shown = show_value(code)
-        names = {normalise(n): n for p in self.points for n in (p.code, *p.aliases, p.spoken)}
-        close = difflib.get_close_matches(normalise(code), list(names), n=1, cutoff=0.6)
-        if close:
-            return f'unknown point {shown}; did you mean "{names[close[0]]}"?'
+        names = [n for p in self.points for n in (p.code, *p.aliases, p.spoken, *([p.name] if p.name else []))]
+        found = closest(code, names, key=normalise, allow=lambda name: self._same_point(code, name))
+        if found is not None:
+            return f'unknown point {shown}; did you mean "{found}"?'
+        letters, _ = _letters_digits(code)
+        channel = self._channel(letters)
+        held = [] if channel is None else [
+            next(n for n in (p.code, *p.aliases) if self._channel(_letters_digits(n)[0]) == channel)
+            for p in self.points if any(self._channel(_letters_digits(n)[0]) == channel for n in (p.code, *p.aliases))]
+        if held:
+            listing = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
+            return (f"unknown point {shown}; of the {channel} channel the library holds only {listing} "
+                    "(see rlsaudio points)")
         return f"unknown point {shown}; known points: " + ", ".join(p.code for p in self.points)
+
+    def _channel(self, letters: str) -> str | None:
+        """The channel a code's letters name, by prefix ("sp") or by name ("spleen")."""
+        if letters.upper() in self.channels:
+            return self.channels[letters.upper()]
+        return next((name for name in self.channels.values() if normalise(name) == letters), None)
+
+    def _same_point(self, code: str, name: str) -> bool:
+        """Whether `name` may be what `code` meant: the same number, and the same channel
+        when `code` names a real one (GV 2 is not LV 2)."""
+        letters, digits = _letters_digits(code)
+        other_letters, other_digits = _letters_digits(name)
+        if digits != other_digits:
+            return False
+        mine = self._channel(letters)
+        return mine is None or not digits or mine == self._channel(other_letters)
+
+
+def _letters_digits(code: str) -> tuple[str, str]:
+    """("sp", "6") for "SP 6"; ("heart", "") for a zone."""
+    key = normalise(code)
+    return "".join(ch for ch in key if not ch.isdigit()), "".join(ch for ch in key if ch.isdigit())
 
 
 def point_json(library: PointLibrary, point: Point) -> dict:
@@ -390,15 +424,7 @@ def _choice(check: Checker, table: dict[str, Any], key: str, place: str, choices
 
 
 def _suggest(value: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    if close:
-        return f'did you mean "{close[0]}"?'
-    return "use " + _or(choices)
-
-
-def _or(choices: tuple[str, ...] | list[str]) -> str:
-    quoted = [f'"{c}"' for c in choices]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return hint(value, choices, one_of)
 
 
 def _is_number(value: Any) -> bool:
@@ -435,7 +461,7 @@ def _owners(points: tuple[Point, ...]) -> dict[str, str]:
     owners: dict[str, str] = {}
     for point in points:
         for article, names in (("the code", [point.code]), ("an alias", point.aliases),
-                               ("the spoken name", [point.spoken])):
+                               ("the spoken name", [point.spoken]), ("the name", [point.name] if point.name else [])):
             for name in names:
                 owners.setdefault(normalise(name), f"{article} of the bundled point {point.code}")
     return owners
@@ -576,19 +602,20 @@ def _xy(check: Checker, value: Any, where: str, figure: Figure) -> tuple[float, 
 
 def _register(check: Checker, point: Point, place: str, table: dict[str, Any], index: dict[str, Point],
               owners: dict[str, str], bundled: bool) -> bool:
-    """Index the point's code, aliases and spoken name; a name another point holds is an error."""
+    """Index the point's code, aliases, spoken name and name; a name another point holds is an error."""
     names = [(f"{place}.code", "code", point.code),
              *((f"{place}.aliases[{i}]", "alias", a) for i, a in enumerate(point.aliases)),
-             (f"{place}.spoken" if "spoken" in table else place, "spoken name", point.spoken)]
+             (f"{place}.spoken" if "spoken" in table else place, "spoken name", point.spoken),
+             *([(f"{place}.name", "name", point.name)] if point.name else [])]
     mine = {normalise(name) for _, _, name in names}
     clashes = 0
     for where, role, name in names:
         key = normalise(name)
-        if key not in owners or (role == "spoken name" and "spoken" not in table and clashes):
-            continue  # a spoken name made from a clashing code clashes too: say it once
+        if key not in owners or (clashes and (role == "name" or (role == "spoken name" and "spoken" not in table))):
+            continue  # a copy of a point that clashes by its code clashes by its names too: say it once
         clashes += 1
         said = f'"{name}"' if role != "spoken name" or "spoken" in table else f'its spoken name "{name}"'
-        fix = {"code": "choose another code", "alias": "remove the alias",
+        fix = {"code": "choose another code", "alias": "remove the alias", "name": "give it another name",
                "spoken name": "choose another code or set spoken" if "spoken" not in table else
                'give it another spoken = "..."'}[role]
         check.problem(where, f"{said} is already {owners[key]}; {fix}")
@@ -596,7 +623,7 @@ def _register(check: Checker, point: Point, place: str, table: dict[str, Any], i
         return False
     owner = f"the bundled point {point.code}" if bundled else f"{place} ({point.code})"
     for _, role, name in names:
-        article = {"code": "the code", "alias": "an alias", "spoken name": "the spoken name"}[role]
+        article = {"code": "the code", "alias": "an alias", "spoken name": "the spoken name", "name": "the name"}[role]
         owners.setdefault(normalise(name), f"{article} of {owner}")
     for key in mine:
         index[key] = point

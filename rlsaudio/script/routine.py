@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import bundled, limits
 from ..base.errors import Problem, RoutineError
+from ..base.suggest import hint
 from ..base.text import speakable
 from ..base.tomlfile import Checker, Source, parse_toml_bytes, read_toml
 from ..base.units import format_ms, parse_duration, show_value, spoken_duration
@@ -547,10 +548,6 @@ def load_bundled(routine_id: str, library: "PointLibrary | None" = None) -> Rout
 def routine_source(ref: str) -> Source:
     """The parsed file of a bundled id (`acupressure`) or a path to a routine file."""
     source, _ = bundled.resolve(ref, ROUTINES, "routine", RoutineError,
-                                lambda r: "no such routine file or bundled routine; bundled: " + ", ".join(bundled_ids()))
+                                lambda r: "no such routine file or bundled routine; "
+                                          + hint(r, bundled_ids(), lambda ids: "bundled: " + ", ".join(ids)))
     return source
-
-
-def resolve_routine(ref: str, library: "PointLibrary | None" = None) -> Routine:
-    """A bundled id (`acupressure`) or a path to a routine file."""
-    return routine_from_source(routine_source(ref), library)

@@ -62,9 +62,15 @@ def test_points_json_and_a_user_points_file(runner, write):
 
 
 def test_an_unknown_code_says_what_was_meant(runner):
-    result = run(runner, "points", "SP", "66")
+    result = run(runner, "points", "Spleeen", "6")
     assert result.exit_code == 2
-    assert result.stderr == 'unknown point "SP 66"; did you mean "SP 6"?\n'
+    assert result.stderr == 'unknown point "Spleeen 6"; did you mean "Spleen 6"?\n'
+    result = run(runner, "points", "SP", "10")  # another body site is never suggested
+    assert result.exit_code == 2
+    assert result.stderr == ('unknown point "SP 10"; of the Spleen channel the library holds only SP 6 and SP 12 '
+                             "(see rlsaudio points)\n")
+    result = run(runner, "points", "Sanyinjiao")  # the name the page shows
+    assert result.exit_code == 0 and result.stdout.startswith("code      SP 6\n")
 
 
 # --------------------------------------------------------------------------- routines that name their points
@@ -102,10 +108,10 @@ def test_a_step_s_point_gives_its_chapter_sides_spoken_name_and_caution(runner, 
 
 
 def test_a_bad_point_code_names_its_line_with_a_did_you_mean(runner, write):
-    routine = write("r.toml", 'title = "T"\n[[steps]]\npoint = "SP 66"\nhold = 5\n')
+    routine = write("r.toml", 'title = "T"\n[[steps]]\npoint = "SP 6x"\nhold = 5\n')
     result = run(runner, "validate", routine)
     assert result.exit_code == 2
-    assert result.stderr == f'{routine}:3: steps[0].point: unknown point "SP 66"; did you mean "SP 6"?\n'
+    assert result.stderr == f'{routine}:3: steps[0].point: unknown point "SP 6x"; did you mean "SP 6"?\n'
 
 
 @pytest.mark.parametrize("extra, expected", [
@@ -209,7 +215,7 @@ def test_compose_meets_every_length_in_its_range_to_the_sample(length):
 
 
 @pytest.mark.parametrize("args, start", [
-    (["SP 66"], 'compose: unknown point "SP 66"; did you mean "SP 6"?'),
+    (["SP 6x"], 'compose: unknown point "SP 6x"; did you mean "SP 6"?'),
     (["SP 6", "SP6"], "compose: SP 6 is named twice (also as 'SP 6'); name each point once"),
     (["SP 6", "--length", "1m"], "compose: cannot fit 'Acupressure: SP 6' to 1m 00s: with holds of 20s to 5m per side it can "
                                  "last from "),
@@ -234,11 +240,11 @@ def test_compose_routine_only_and_a_composition_file_in_a_playlist(runner, write
     assert 'hold = "30s"' in routine.read_text()
     assert run(runner, "validate", routine).exit_code == 0
     week = write("week.toml", f'name = "Week"\nvoice = "{FAKE}"\n[[tracks]]\ncompose = ["SP 6", "K 3"]\n'
-                              'title = "Ankles"\nhold = "25s"\n[[tracks]]\ncompose = ["SP 66"]\n')
+                              'title = "Ankles"\nhold = "25s"\n[[tracks]]\ncompose = ["SP 6x"]\n')
     result = run(runner, "validate", week)
     assert result.exit_code == 2
-    assert result.stderr == f'{week}:8: tracks[1].compose[0]: unknown point "SP 66"; did you mean "SP 6"?\n'
-    week.write_text(week.read_text().replace('"SP 66"', '"heart"'))
+    assert result.stderr == f'{week}:8: tracks[1].compose[0]: unknown point "SP 6x"; did you mean "SP 6"?\n'
+    week.write_text(week.read_text().replace('"SP 6x"', '"heart"'))
     result = run(runner, "playlist", week, "-o", tmp_path / "album", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "album" / "01 - Ankles.mp3").exists()

@@ -139,8 +139,10 @@ def test_plan_bad_routine_is_one_line_and_exit_2(runner, write):
 def test_plan_unknown_routine(runner):
     result = runner.invoke(cli, ["plan", "acupresure"])
     assert result.exit_code == 2
-    assert result.stderr == ("acupresure: no such routine file or bundled routine; "
-                             "bundled: acupressure, foot-reflexology\n")
+    assert result.stderr == 'acupresure: no such routine file or bundled routine; did you mean "acupressure"?\n'
+    result = runner.invoke(cli, ["plan", "calf"])
+    assert result.exit_code == 2
+    assert result.stderr == "calf: no such routine file or bundled routine; bundled: acupressure, foot-reflexology\n"
 
 
 def test_bad_duration_option(runner):

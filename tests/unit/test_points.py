@@ -97,6 +97,7 @@ def test_every_location_is_the_sources_own_words(lib):
     ("HEART", "heart"), ("the heart reflexology point", "heart"), ("heart reflexology point", "heart"),
     ("outer area", "outer-area"), ("ball of foot", "ball-of-foot"), ("the ball of the foot", "ball-of-foot"),
     ("knee-leg", "knee-leg"), ("the sciatic reflexology point", "sciatic"),
+    ("Sanyinjiao", "SP 6"), ("sanyinjiao", "SP 6"), ("Weizhong", "B 40"), ("Renzhong", "GV 26"),  # the page's names
 ])
 def test_lookup(lib, query, code):
     assert lib.lookup(query).code == code
@@ -104,9 +105,18 @@ def test_lookup(lib, query, code):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("SP 66", 'unknown point "SP 66"; did you mean "SP 6"?'),
     ("hart", 'unknown point "hart"; did you mean "heart"?'),
-    ("Stomach 63", 'unknown point "Stomach 63"; did you mean "Stomach 36"?'),
+    ("Spleeen 6", 'unknown point "Spleeen 6"; did you mean "Spleen 6"?'),
+    ("Sanyinjao", 'unknown point "Sanyinjao"; did you mean "Sanyinjiao"?'),
+    # a suggestion never sends someone to another body site: it says what the library holds
+    ("SP 66", 'unknown point "SP 66"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
+    ("SP 10", 'unknown point "SP 10"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
+    ("SP 9", 'unknown point "SP 9"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
+    ("BL 60", 'unknown point "BL 60"; of the Bladder channel the library holds only B 40 (see rlsaudio points)'),
+    ("GV 2", 'unknown point "GV 2"; of the Governing Vessel channel the library holds only GV 26 and GV 20 '
+             "(see rlsaudio points)"),
+    ("Stomach 63", 'unknown point "Stomach 63"; of the Stomach channel the library holds only ST 36 '
+                   "(see rlsaudio points)"),
     ("xyz", "unknown point \"xyz\"; known points: " + ", ".join(ORDER)),
 ])
 def test_unknown_code(lib, query, message):
