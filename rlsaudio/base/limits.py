@@ -6,6 +6,8 @@ same function, so they accept the same values and fail with the same words.
 
 from __future__ import annotations
 
+import re
+
 from .units import format_ms
 
 HOUR_MS = 3_600_000
@@ -23,6 +25,27 @@ MAX_REPEAT = 100
 MAX_SAY_CHARS = 5000
 MAX_CUE_CHARS = 300
 MAX_INLINE_PAUSE_MS = 60_000
+MIN_BREATH_MS, MAX_BREATH_MS = 1000, 30_000  # one inhale or exhale
+MAX_BREATH_CYCLES = 2000
+MAX_GUIDED_BREATHS = 1000
+# --length scales a routine's pauses and the rests its narration does not name by one factor in this range
+# (a step's `stretch` gives its own range instead).
+FIT_MIN, FIT_MAX = 0.25, 4.0
+
+# Compositions (rlsaudio compose): pressing within the sources' limits
+PRESS_MIN_MS = 60_000  # acupressure: "a minute or more" of press-and-massage per side
+PRESS_MAX_MS = 120_000  # continuous pressure at most about two minutes; a longer session adds rounds
+ROUND_REST_MS = 20_000  # the rest between two rounds on one side of a point
+MAX_ROUNDS = 6  # rounds of pressing on one side of a point
+ZONE_PRESS_MS = 10_000  # reflexology: ten-second presses...
+ZONE_REST_MS = 10_000  # ...with ten-second rests, as the foot-reflexology source does them
+ZONE_PRESSES = 3  # its "several times"
+MAX_ZONE_PRESSES = 12
+CLOSING_REST_MS = (5_000, 300_000)  # the rest that ends a composition; --length may lengthen it
+MAX_COMPOSE_POINTS = 30
+
+# Pronunciations: the bundled table and a routine's [pronounce] entries obey one rule
+MAX_RESPELLING_CHARS = 80  # a written word or phrase, and how the engine should say it
 
 # Tracks
 MAX_SESSION_MS = 12 * HOUR_MS  # a planned session, speech included, without its tail
@@ -59,4 +82,19 @@ def duration_problem(ms: int, *, min_ms: int = 1, max_ms: int, what: str = "dura
         return f"{what} must be at least {format_ms(min_ms)}, got {format_ms(ms)}"
     if ms > max_ms:
         return f"{what} must be at most {format_ms(max_ms)}, got {format_ms(ms)}"
+    return None
+
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def pronunciation_problem(word: object, respelling: object) -> str | None:
+    """Why `word = respelling` cannot be a pronunciation rule, or None when it can: the one rule for
+    the bundled table and a routine's [pronounce] entries, so `validate` and `build` agree."""
+    if not isinstance(word, str) or not _WORD.search(word) or len(word) > MAX_RESPELLING_CHARS:
+        return f"a word or phrase of at most {MAX_RESPELLING_CHARS} characters, with at least one letter"
+    if not isinstance(respelling, str) or not respelling.strip() or len(respelling) > MAX_RESPELLING_CHARS:
+        return f'expected a respelling like "vuh-LEER-ee-un" (text of 1 to {MAX_RESPELLING_CHARS} characters)'
+    if word != word.strip() or respelling != respelling.strip():
+        return "has spaces at its start or end; remove them"
     return None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from ..base.units import format_length, samples_to_ms
+from ..base import limits
+from ..base.units import format_length, format_ms
 from ..system.progress import TerminalReporter
 from .options import TEXT, Duration, mode_options, out_dir_option, output_options, request, track_options
+
+HOLDS = f"{format_ms(limits.PRESS_MIN_MS)} to {format_ms(limits.PRESS_MAX_MS)}"
 
 
 def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -25,8 +27,9 @@ def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command()
 @click.argument("codes", nargs=-1, required=True, metavar="POINT...")
-@click.option("--hold", "hold_ms", type=Duration(300_000, 20_000, what="a hold", example="1m"), metavar="DURATION",
-              help="Hold each point this long per side (20s to 5m). Default: 1 minute, or what --length leaves.")
+@click.option("--hold", "hold_ms", type=Duration(limits.PRESS_MAX_MS, limits.PRESS_MIN_MS, what="a hold", example="90s"),
+              metavar="DURATION", help=f"Press and massage each acupressure point this long per side ({HOLDS}, "
+              "less where a point's caution says so). Default: 1 minute, or what --length chooses.")
 @click.option("--title", type=TEXT, help='Track title (default: the points, e.g. "Acupressure: SP 6, K 3").')
 @click.option("--breathe", is_flag=True, help="Paced breathing cues inside every hold.")
 @click.option("--routine-only", is_flag=True, help="Write the routine file only; build nothing.")
@@ -38,8 +41,9 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
 
     Writes an editable routine file beside the track: an introduction, the safety words,
     slow breathing, each point with its name, location and both sides where paired, and a
-    closing. --length sets the whole session (the hold per side is chosen to fit it
-    exactly); --hold fixes the hold instead.
+    closing. Each acupressure point is pressed and massaged for 1 to 2 minutes at a time, each
+    reflexology zone in ten-second presses with ten-second rests. --length sets the whole
+    session: longer sessions add rounds with rests; --hold fixes each press instead.
 
     \b
     Examples:
@@ -48,7 +52,7 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
     """
     from ..plan import plan_track
     from ..publish.track import build_track, file_stem
-    from ..script.compose import Composition, routine_text
+    from ..script.compose import Composition, routine_file
 
     if hold_ms is not None and mode["length_ms"] is not None:
         raise click.UsageError("give --length (the session) or --hold (each hold), not both")
@@ -58,14 +62,9 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
     name = file_stem(plan, options) + ".toml"
     reporter = TerminalReporter()
 
-    def routine_file(timeline) -> dict[str, str]:
-        fitted = composition
-        if timeline is not None and mode["length_ms"] is not None:
-            holds = [s.end - s.start for s in timeline.spans if s.kind == "hold"]
-            fitted = replace(composition, hold_ms=samples_to_ms(min(holds)))
-        head = f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to match " \
-               "it exactly.\n" if timeline is not None and mode["length_ms"] is not None else ""
-        return {name: head + routine_text(fitted, plan.library)}
+    def files(timeline) -> dict[str, str]:
+        return {name: routine_file(composition, plan.library, timeline, plan.request.mode,
+                                   plan.request.voice or plan.voice.name, plan.request.length_ms)}
 
     if routine_only:
         timeline = None
@@ -74,10 +73,10 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
             from ..system.cache import Cache
 
             _, timeline = speak_and_time(plan, Cache(), reporter)
-        _write_files(out_dir, routine_file(timeline))
+        _write_files(out_dir, files(timeline))
         reporter.line(str(out_dir / name))
         return
-    track = build_track(plan, out_dir, options, reporter, extras=routine_file)
+    track = build_track(plan, out_dir, options, reporter, extras=files)
     reporter.line(f"{track.path}  {format_length(track.length)}")
     reporter.line(f"{out_dir / name}  the routine, to edit and build again")
 

@@ -1,8 +1,8 @@
 """The narrator's stock words (data/narration.toml), as one frozen value a Style carries.
 
 The cues rlsaudio speaks on its own ("Press.", "And release.", "Thirty seconds left.", the
-guided breaths) are knowledge, not code: they live in one data table, read once, so the
-timeline builder stays pure and a translation is a new table.
+guided breaths) and the words a composition is made of are knowledge, not code: they live in
+one data table, read once, so the timeline builder stays pure and a translation is a new table.
 """
 
 from __future__ import annotations
@@ -23,9 +23,33 @@ class Words:
     time_left: str
     breathe_in: str
     breathe_out: str
+    follow_tones: str
     breathing_pattern: str
+
+
+@dataclass(frozen=True)
+class ComposeWords:
+    """What `rlsaudio compose` writes into a composed routine: its introduction, safety words,
+    how it names a point, a side and a zone's presses, and its closing."""
+
+    intro: str
+    safety: tuple[str, ...]
+    breathing: str
+    point: str
+    location: str
+    start: str
+    switch: str
+    zone: str
+    closing: str
+    description: str
 
 
 @cache
 def stock_words() -> Words:
     return Words(**data_table("narration.toml")["cues"])
+
+
+@cache
+def compose_words() -> ComposeWords:
+    table = dict(data_table("narration.toml")["compose"])
+    return ComposeWords(**{**table, "safety": tuple(table["safety"])})

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..base import limits
 from ..base.errors import PointsError
 from ..base.suggest import closest, hint, one_of
 from ..base.tomlfile import Checker, parse_toml_bytes, read_toml
@@ -42,15 +43,16 @@ MAX_POINTS = 500
 BUNDLED_KEYS = ("sources", "channels", "cautions", "figures", "points")
 USER_KEYS = ("points", "cautions")
 SOURCE_KEYS = ("title", "text")
-CAUTION_KEYS = ("say", "text", "safety")
+CAUTION_KEYS = ("say", "first", "remind", "text", "safety", "longest_press")
 FIGURE_KEYS = ("title", "viewbox", "view")
 POINT_KEYS = ("code", "aliases", "note", "name", "spoken", "kind", "source", "region", "location", "find",
-              "laterality", "figure", "right", "left", "at", "cautions")
+              "say_location", "limb", "laterality", "figure", "right", "left", "at", "cautions")
 POSITION_KEYS = ("right", "left", "at")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # keys of [sources], [cautions], [figures]
 _CHANNEL = re.compile(r"[A-Z]{1,4}")
 _CHANNEL_CODE = re.compile(r"([a-z]{1,4})(\d{1,3})")  # a normalised code such as "sp6"
+_MARKUP = re.compile(r"[\[\]{}]")  # narration markup: [2s] pauses, {side} placeholders
 _VIEWBOX = re.compile(r"""<svg\b[^>]*?\bviewBox\s*=\s*["']([^"']*)["']""", re.DOTALL)
 
 
@@ -68,12 +70,20 @@ class Source:
 
 @dataclass(frozen=True)
 class Caution:
-    """A warning carried by some points: spoken before the point, shown with it, and summed up once."""
+    """A warning carried by some points: spoken before the point on every side, shown with it,
+    and summed up once in a composition's safety words.
+
+    `say` is spoken for a point worked on one side only; `first` on the first of several sides
+    (the caution applies to them all, and what to do instead); `remind` on each later side. A
+    caution may also cap how long one press of its points lasts in a composition."""
 
     key: str
     say: str
     text: str
     safety: str
+    first: str = ""
+    remind: str = ""
+    longest_press_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,8 @@ class Point:
     positions: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
     cautions: tuple[str, ...] = ()
     note: str = ""  # what a reader should know about the point's name, e.g. a source's wrong code
+    limb: str = "side"  # what one side is called in narration: "Find it on your right leg"
+    say_location: bool = True  # false: a composition speaks `find` alone (the source's words are relative or mislead)
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -245,7 +257,8 @@ def point_json(library: PointLibrary, point: Point) -> dict:
         "code": point.code, "spoken": point.spoken, "name": point.name, "aliases": list(point.aliases),
         "note": point.note,
         "kind": point.kind, "source": point.source, "region": point.region, "location": point.location,
-        "find": point.find, "laterality": point.laterality, "figure": point.figure,
+        "find": point.find, "say_location": point.say_location, "limb": point.limb,
+        "laterality": point.laterality, "figure": point.figure,
         "positions": {side: list(xy) for side, xy in point.positions.items()},
         "cautions": [{"key": c.key, "say": c.say, "text": c.text} for c in library.cautions_of(point.code)],
     }
@@ -346,11 +359,14 @@ def _load_cautions(check: Checker, data: dict[str, Any], existing: Mapping[str, 
                                  "another name")
             continue
         check.keys(table, place, CAUTION_KEYS)
-        say = check.text(table, "say", place, required=True, max_chars=300)
-        text = check.text(table, "text", place, required=True, max_chars=200)
-        safety = check.text(table, "safety", place, required=True, max_chars=300)
+        say = _plain(check, table, "say", place, required=True, max_chars=300)
+        first = _plain(check, table, "first", place, max_chars=300) or ""
+        remind = _plain(check, table, "remind", place, max_chars=300) or ""
+        text = _plain(check, table, "text", place, required=True, max_chars=200)
+        safety = _plain(check, table, "safety", place, required=True, max_chars=600)
+        longest = check.duration(table, "longest_press", place, min_ms=1000, max_ms=limits.MAX_SPAN_MS)
         if say and text and safety:
-            out[key] = Caution(key, say, text, safety)
+            out[key] = Caution(key, say, text, safety, first, remind, longest)
     return out
 
 
@@ -475,14 +491,16 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     if "code" not in table:
         check.problem(place, 'missing "code"; add code = "..." (the code routines use, like "SP 6")')
     aliases = _aliases(check, table, place)
-    name = check.text(table, "name", place, max_chars=60) or ""
-    note = check.text(table, "note", place, max_chars=400) or ""
-    spoken = check.text(table, "spoken", place, max_chars=80)
+    name = _plain(check, table, "name", place, max_chars=60) or ""
+    note = _plain(check, table, "note", place, max_chars=400) or ""
+    spoken = _plain(check, table, "spoken", place, max_chars=80)
     kind = _choice(check, table, "kind", place, KINDS, "kind")
     source = _choice(check, table, "source", place, list(lib.sources), "source", required=bundled)
-    region = check.text(table, "region", place, required=True, max_chars=60)
-    location = check.text(table, "location", place, required=True, max_chars=400)
-    find = check.text(table, "find", place, required=bundled, max_chars=400)
+    region = _plain(check, table, "region", place, required=True, max_chars=60)
+    location = _plain(check, table, "location", place, required=True, max_chars=400)
+    find = _plain(check, table, "find", place, required=bundled, max_chars=400)
+    say_location = check.boolean(table, "say_location", place)
+    limb = _plain(check, table, "limb", place, max_chars=30)
     laterality = _choice(check, table, "laterality", place, LATERALITIES, "laterality")
     figure = _choice(check, table, "figure", place, list(lib.figures), "figure", required=bundled)
     cautions = _caution_refs(check, table, place, lib, declared)
@@ -497,13 +515,32 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     return Point(
         code=code, spoken=spoken, kind=kind, region=region, location=location, find=find or location,
         laterality=laterality, aliases=aliases, name=name, source=source or "", figure=figure or "",
-        positions=MappingProxyType(positions), cautions=cautions, note=note,
+        positions=MappingProxyType(positions), cautions=cautions, note=note, limb=limb or "side",
+        say_location=say_location is not False,
     )
+
+
+def _plain(check: Checker, table: dict[str, Any], key: str, place: str, *, required: bool = False,
+           max_chars: int = 200) -> str | None:
+    """A text of the library, which narration speaks as it is: markup is refused, never interpreted."""
+    text = check.text(table, key, place, required=required, max_chars=max_chars)
+    return None if text is None else _no_markup(check, text, f"{place}.{key}")
+
+
+def _no_markup(check: Checker, text: str, where: str) -> str | None:
+    found = _MARKUP.search(text)
+    if found is None:
+        return text
+    check.problem(where, f'contains "{found.group()}", which narration would read as markup (a [2s] pause or a '
+                         "{side} placeholder); write it in words or remove it")
+    return None
 
 
 def _code(check: Checker, value: Any, where: str) -> str | None:
     code = check.text_value(value, where, max_chars=MAX_CODE_CHARS)
     if code is None:
+        return None
+    if _no_markup(check, code, where) is None:
         return None
     odd = next((ch for ch in code if not ch.isprintable()), None)
     if odd is not None:
