@@ -25,12 +25,21 @@ MAX_REPEAT = 100
 MAX_SAY_CHARS = 5000
 MAX_CUE_CHARS = 300
 MAX_INLINE_PAUSE_MS = 60_000
+MAX_DESCRIPTION_CHARS = 2000  # a routine's or composition's description (the comment tag)
+MAX_POINT_REF_CHARS = 40  # a point named in a routine or composition: code, alias or name
+MAX_PATH_CHARS = 1000  # a file named inside a file: a voice profile, a soundscape, a routine
 MIN_BREATH_MS, MAX_BREATH_MS = 1000, 30_000  # one inhale or exhale
 MAX_BREATH_CYCLES = 2000
 MAX_GUIDED_BREATHS = 1000
 # --length scales a routine's pauses and the rests its narration does not name by one factor in this range
 # (a step's `stretch` gives its own range instead).
 FIT_MIN, FIT_MAX = 0.25, 4.0
+
+# Point libraries (the bundled points.toml and a user's points file)
+MAX_CODE_CHARS = 20
+MAX_POINTS = 500
+POINT_TEXT_CHARS = {"name": 60, "note": 400, "spoken": 80, "region": 60, "location": 400, "find": 400, "limb": 30,
+                    "say": 300, "first": 300, "remind": 300, "text": 200, "safety": 600, "channel": 40}
 
 # Compositions (rlsaudio compose): pressing within the sources' limits
 PRESS_MIN_MS = 60_000  # acupressure: "a minute or more" of press-and-massage per side

@@ -306,10 +306,11 @@ def _from_table(check: Checker, table: dict[str, Any], place: str, source: str,
                           what="a hold")
     breathe = check.boolean(table, "breathe", place)
     author = check.text(table, "author", place) or ""
-    description = check.text(table, "description", place, max_chars=2000) or ""
+    description = check.text(table, "description", place, max_chars=limits.MAX_DESCRIPTION_CHARS) or ""
     if len(check.problems) > before:
         return None
-    codes = tuple(check.text_value(c, f"{where}[{i}]", max_chars=40) or "" for i, c in enumerate(raw))
+    codes = tuple(check.text_value(c, f"{where}[{i}]", max_chars=limits.MAX_POINT_REF_CHARS) or ""
+                  for i, c in enumerate(raw))
     if len(check.problems) > before:
         return None
     from .points import load_library

@@ -37,8 +37,6 @@ BUNDLED_NAME = "points.toml"
 KINDS = ("acupressure", "reflexology")
 LATERALITIES = ("paired", "midline", "left", "right")
 VIEWS = ("both", "right")
-MAX_CODE_CHARS = 20
-MAX_POINTS = 500
 
 BUNDLED_KEYS = ("sources", "channels", "cautions", "figures", "points")
 USER_KEYS = ("points", "cautions")
@@ -344,7 +342,7 @@ def _load_channels(check: Checker, data: dict[str, Any]) -> dict[str, str]:
         if not _CHANNEL.fullmatch(prefix):
             check.problem(place, "a channel prefix is 1 to 4 capital letters, like SP")
             continue
-        name = check.text_value(value, place, max_chars=40)
+        name = check.text_value(value, place, max_chars=limits.POINT_TEXT_CHARS["channel"])
         if name:
             out[prefix] = name
     return out
@@ -359,12 +357,13 @@ def _load_cautions(check: Checker, data: dict[str, Any], existing: Mapping[str, 
                                  "another name")
             continue
         check.keys(table, place, CAUTION_KEYS)
-        say = _plain(check, table, "say", place, required=True, max_chars=300)
-        first = _plain(check, table, "first", place, max_chars=300) or ""
-        remind = _plain(check, table, "remind", place, max_chars=300) or ""
-        text = _plain(check, table, "text", place, required=True, max_chars=200)
-        safety = _plain(check, table, "safety", place, required=True, max_chars=600)
-        longest = check.duration(table, "longest_press", place, min_ms=1000, max_ms=limits.MAX_SPAN_MS)
+        say = _plain(check, table, "say", place, required=True)
+        first = _plain(check, table, "first", place) or ""
+        remind = _plain(check, table, "remind", place) or ""
+        text = _plain(check, table, "text", place, required=True)
+        safety = _plain(check, table, "safety", place, required=True)
+        longest = check.duration(table, "longest_press", place, min_ms=limits.PRESS_MIN_MS,
+                                 max_ms=limits.PRESS_MAX_MS)  # a composition still presses a minute or more
         if say and text and safety:
             out[key] = Caution(key, say, text, safety, first, remind, longest)
     return out
@@ -458,8 +457,8 @@ def _add_points(check: Checker, data: dict[str, Any], base: PointLibrary, *, bun
     if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
         check.problem("points", f"expected [[points]] tables, got {show_value(raw)}")
         raw = []
-    elif len(raw) > MAX_POINTS:
-        check.problem("points", f"{len(raw)} points, more than the {MAX_POINTS} allowed; split the file")
+    elif len(raw) > limits.MAX_POINTS:
+        check.problem("points", f"{len(raw)} points, more than the {limits.MAX_POINTS} allowed; split the file")
         raw = []
     index = dict(base._index)
     owners = _owners(base.points)  # who holds each lookup key, for messages about clashes
@@ -491,16 +490,16 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     if "code" not in table:
         check.problem(place, 'missing "code"; add code = "..." (the code routines use, like "SP 6")')
     aliases = _aliases(check, table, place)
-    name = _plain(check, table, "name", place, max_chars=60) or ""
-    note = _plain(check, table, "note", place, max_chars=400) or ""
-    spoken = _plain(check, table, "spoken", place, max_chars=80)
+    name = _plain(check, table, "name", place) or ""
+    note = _plain(check, table, "note", place) or ""
+    spoken = _plain(check, table, "spoken", place)
     kind = _choice(check, table, "kind", place, KINDS, "kind")
     source = _choice(check, table, "source", place, list(lib.sources), "source", required=bundled)
-    region = _plain(check, table, "region", place, required=True, max_chars=60)
-    location = _plain(check, table, "location", place, required=True, max_chars=400)
-    find = _plain(check, table, "find", place, required=bundled, max_chars=400)
+    region = _plain(check, table, "region", place, required=True)
+    location = _plain(check, table, "location", place, required=True)
+    find = _plain(check, table, "find", place, required=bundled)
     say_location = check.boolean(table, "say_location", place)
-    limb = _plain(check, table, "limb", place, max_chars=30)
+    limb = _plain(check, table, "limb", place)
     laterality = _choice(check, table, "laterality", place, LATERALITIES, "laterality")
     figure = _choice(check, table, "figure", place, list(lib.figures), "figure", required=bundled)
     cautions = _caution_refs(check, table, place, lib, declared)
@@ -520,10 +519,9 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     )
 
 
-def _plain(check: Checker, table: dict[str, Any], key: str, place: str, *, required: bool = False,
-           max_chars: int = 200) -> str | None:
+def _plain(check: Checker, table: dict[str, Any], key: str, place: str, *, required: bool = False) -> str | None:
     """A text of the library, which narration speaks as it is: markup is refused, never interpreted."""
-    text = check.text(table, key, place, required=required, max_chars=max_chars)
+    text = check.text(table, key, place, required=required, max_chars=limits.POINT_TEXT_CHARS[key])
     return None if text is None else _no_markup(check, text, f"{place}.{key}")
 
 
@@ -537,7 +535,7 @@ def _no_markup(check: Checker, text: str, where: str) -> str | None:
 
 
 def _code(check: Checker, value: Any, where: str) -> str | None:
-    code = check.text_value(value, where, max_chars=MAX_CODE_CHARS)
+    code = check.text_value(value, where, max_chars=limits.MAX_CODE_CHARS)
     if code is None:
         return None
     if _no_markup(check, code, where) is None:

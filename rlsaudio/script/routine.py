@@ -206,7 +206,7 @@ def check_routine(source: Source, library: "PointLibrary | None" = None) -> tupl
     check.keys(data, "", TOP_KEYS)
     title = check.text(data, "title", "", required=True)
     author = check.text(data, "author", "") or ""
-    description = check.text(data, "description", "", max_chars=2000) or ""
+    description = check.text(data, "description", "", max_chars=limits.MAX_DESCRIPTION_CHARS) or ""
     album = check.text(data, "album", "") or ""
     pace = _load_pace(check, data)
     pronounce = _load_pronounce(check, data)
@@ -266,8 +266,8 @@ def _load_session(check: Checker, data: dict[str, Any]) -> Session:
         mode=check.choice(table, "mode", "session", mode_names()),
         length_ms=check.duration(table, "length", "session", max_ms=limits.MAX_SESSION_MS, what="length"),
         tail_ms=check.duration(table, "tail", "session", max_ms=limits.MAX_TAIL_MS, what="tail"),
-        voice=check.text(table, "voice", "session", max_chars=1000),
-        soundscape=check.text(table, "soundscape", "session", max_chars=1000),
+        voice=check.text(table, "voice", "session", max_chars=limits.MAX_PATH_CHARS),
+        soundscape=check.text(table, "soundscape", "session", max_chars=limits.MAX_PATH_CHARS),
         soundscape_db=check.number(table, "soundscape_level", "session", lo=lo, hi=hi),
         pacer=check.choice(table, "pacer", "session", PACERS),
         chime=check.boolean(table, "chime", "session"),
@@ -353,7 +353,7 @@ def _load_steps(check: Checker, data: dict[str, Any], pace: Pace, library: "Poin
 def _point(check: Checker, table: dict[str, Any], place: str, library: "PointLibrary | None") -> "Point | None":
     if "point" not in table:
         return None
-    code = check.text(table, "point", place, max_chars=40)
+    code = check.text(table, "point", place, max_chars=limits.MAX_POINT_REF_CHARS)
     if code is None:
         return None
     assert library is not None

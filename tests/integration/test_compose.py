@@ -275,3 +275,46 @@ def test_compose_routine_only_and_a_composition_file_in_a_playlist(runner, write
     assert result.exit_code == 0, result.output
     assert (tmp_path / "album" / "01 - Ankles.mp3").exists()
     assert (tmp_path / "album" / "02 - Reflexology - heart.mp3").exists()
+
+
+def test_the_routine_file_holds_what_the_timeline_chose_to_the_millisecond(runner, tmp_path):
+    """compose writes the rounds, presses and closing rest the fitted timeline has (not a hold worked
+    out backwards from its spans), so the file, built again, plans the same session."""
+    out = tmp_path / "o"
+    result = run(runner, "compose", "SP 6", "heart", "GV 20", "--length", "23m", "--routine-only", "-o", out,
+                 "--voice", FAKE)
+    assert result.exit_code == 0, result.output
+    (routine,) = out.iterdir()
+    text = routine.read_text()
+    assert 'length = "23m"' in text and "repeat = " in text  # 23 minutes need more than one round
+    from rlsaudio.base.units import parse_duration
+    from rlsaudio.plan import TrackRequest, plan_track
+    from rlsaudio.publish.render import speak
+    from rlsaudio.script.compose import Composition
+    from rlsaudio.system.cache import Cache
+    from rlsaudio.system.progress import Quiet
+
+    plan = plan_track(TrackRequest("", FAKE, length_ms=23 * 60_000, compose=Composition(("SP 6", "heart", "GV 20"))))
+    timeline = plan.timeline(speak(plan, Cache(), Quiet()).length)
+    for fitted in timeline.fitted:
+        step = plan.routine.steps[fitted.step]
+        if step.point in ("SP 6", "GV 20"):
+            written = [line for line in text.split("[[steps]]")[fitted.step + 1].splitlines()
+                       if line.startswith("massage = ")]
+            assert written and abs(parse_duration(written[0].split('"')[1]) - fitted.timed * 1000 / SR) <= 1
+    again = json.loads(run(runner, "plan", routine, "--json").stdout)
+    original = timeline.to_json()
+    assert again["duration"] == pytest.approx(original["duration"], abs=0.001)
+    assert [(s["kind"], s.get("point"), s.get("side")) for s in again["spans"]] == \
+        [(s["kind"], s.get("point"), s.get("side")) for s in original["spans"]]
+    for a, b in zip(again["spans"], original["spans"]):
+        assert a["end"] - a["start"] == pytest.approx(b["end"] - b["start"], abs=0.01)
+
+
+def test_compose_with_markup_in_a_points_file_is_a_clean_error(runner, write, tmp_path):
+    mine = write("mine.toml", '[[points]]\ncode = "KI 1"\nkind = "acupressure"\nregion = "sole"\n'
+                              'location = "on the sole [big]"\nlaterality = "paired"\n')
+    result = run(runner, "compose", "KI 1", "--points-file", mine, "-o", tmp_path / "o", "--voice", FAKE)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f'{mine}:5: points[0].location: contains "["') and "internal error" not in \
+        result.stderr

@@ -504,3 +504,15 @@ def test_session_keys_are_read_with_their_lines():
         "bedtime", 1_200_000, "espeak", "silence", False, "brown", -30.0)
     assert dict(s.places) == {"mode": 3, "length": 4, "voice": 5, "soundscape": 8, "soundscape_level": 9,
                               "pacer": 6, "chime": 7}
+
+
+def test_the_script_stage_takes_its_limits_from_limits_py():
+    """Every limit of routines, compositions and point libraries lives in base/limits.py: no number
+    restated where files are checked (routine.py once had the breath limits twice)."""
+    import re
+
+    from places import PACKAGE
+
+    for path in sorted((PACKAGE / "script").glob("*.py")):
+        for line in path.read_text().splitlines():
+            assert not re.search(r"\b(max_chars|min_ms|max_ms|lo|hi)=([2-9]|\d\d)", line), (path.name, line)
