@@ -47,7 +47,7 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
 
     \b
     Examples:
-      rlsaudio compose "SP 6" "K 3" "LV 3" --length 12m --mode bedtime
+      rlsaudio compose "SP 6" "K 3" "LV 3" --length 15m --mode bedtime
       rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
     """
     from ..plan import plan_track

@@ -631,3 +631,21 @@ def test_the_left_side_does_not_repeat_the_step_s_introduction():
     for c in data["chapters"]:
         if c.get("side") == "left" and c.get("point"):
             assert not any(t.startswith(f"The {c['point']} point") for t in said(data, c)), c["title"]
+
+
+# --------------------------------------------------------------------------- the README says what is spoken
+
+
+def test_the_readme_quotes_the_words_the_sessions_speak():
+    readme = " ".join((PACKAGE.parent / "README.md").read_text().split())
+    for caution in LIBRARY.cautions.values():
+        assert caution.first in readme and caution.remind in readme, caution.key
+    for words in (TENDER, "Now follow the tones: rising, breathe in; falling, breathe out.",
+                  "GV 20, GV 26 (which the source calls CV 26), GB 20, GB 21, LU 7, SP 12, B 40, ST 36, then SP 6, K 3, "
+                  "LV 3 and LV 2 on the right leg and foot before the left",
+                  "Press for ten seconds at a time, with ten seconds of rest between"):
+        assert words in readme, words
+    data = plan_json(("routine", "acupressure", "massage", "shortest"))
+    assert "a few sips of water" in readme and "two tablespoons (30 ml) of carrier oil" in readme
+    assert [p for p in dict.fromkeys(c.get("point") for c in data["chapters"]) if p] == \
+        ["GV 20", "GV 26", "GB 20", "GB 21", "LU 7", "SP 12", "B 40", "ST 36", "SP 6", "K 3", "LV 3", "LV 2"]
