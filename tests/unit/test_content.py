@@ -649,3 +649,16 @@ def test_the_readme_quotes_the_words_the_sessions_speak():
     assert "a few sips of water" in readme and "two tablespoons (30 ml) of carrier oil" in readme
     assert [p for p in dict.fromkeys(c.get("point") for c in data["chapters"]) if p] == \
         ["GV 20", "GV 26", "GB 20", "GB 21", "LU 7", "SP 12", "B 40", "ST 36", "SP 6", "K 3", "LV 3", "LV 2"]
+
+
+@pytest.mark.parametrize("points", [("B 40",), ("heart",), ("SP 6", "K 3", "LV 3")])
+def test_compose_meets_every_length_in_its_stated_range(points):
+    """No gap between the rounds: any length from the shortest to the longest is met exactly."""
+    from rlsaudio.base.units import ms_to_samples
+    from rlsaudio.script.timeline import build_timeline
+
+    plan = _plan("", "massage", None, points)
+    speech = estimate_speech(plan.voice.words_per_minute)
+    shortest, longest = length_range_ms("", "massage", points)
+    for ms in range(shortest, longest + 1, 97_000):
+        assert build_timeline(plan.draft, speech, target_ms=ms).length == ms_to_samples(ms), ms
