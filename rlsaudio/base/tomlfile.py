@@ -401,7 +401,8 @@ class Checker:
         for key in table:
             if key not in allowed:
                 where = f"{place}.{key}" if place else key
-                self.problem(where, "unknown key; " + hint(key, allowed, lambda keys: "allowed keys: " + ", ".join(keys)))
+                listing = lambda keys: "allowed keys: " + ", ".join(keys)  # noqa: E731
+                self.problem(where, "unknown key; " + hint(key, allowed, listing))
 
     def text(self, table: dict[str, Any], key: str, place: str, *, required: bool = False,
              max_chars: int = 200) -> str | None:

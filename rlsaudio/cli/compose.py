@@ -27,9 +27,10 @@ def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command()
 @click.argument("codes", nargs=-1, required=True, metavar="POINT...")
-@click.option("--hold", "hold_ms", type=Duration(limits.PRESS_MAX_MS, limits.PRESS_MIN_MS, what="a hold", example="90s"),
-              metavar="DURATION", help=f"Press and massage each acupressure point this long per side ({HOLDS}, "
-              "less where a point's caution says so). Default: 1 minute, or what --length chooses.")
+@click.option("--hold", "hold_ms", metavar="DURATION",
+              type=Duration(limits.PRESS_MAX_MS, limits.PRESS_MIN_MS, what="a hold", example="90s"),
+              help=f"Press and massage each acupressure point this long per side ({HOLDS}, less where a point's "
+                   "caution says so). Default: 1 minute, or what --length chooses.")
 @click.option("--title", type=TEXT, help='Track title (default: the points, e.g. "Acupressure: SP 6, K 3").')
 @click.option("--breathe", is_flag=True, help="Paced breathing cues inside every hold.")
 @click.option("--routine-only", is_flag=True, help="Write the routine file only; build nothing.")

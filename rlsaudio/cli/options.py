@@ -128,8 +128,8 @@ def request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soun
     origins = {key: option_origin(flag) for key, flag, name in (
         ("length", "--length", "length_ms"), ("tail", "--tail", "tail_ms"), ("mode", "--mode", "mode"),
         ("pacer", "--pacer", "pacer"), ("soundscape_level", "--soundscape-level", "soundscape_db"),
-        ("soundscape", "--soundscape", "soundscape"), ("voice", "--voice", "voice"), ("chime", "--no-chime", "no_chime"))
-        if _given(name)}
+        ("soundscape", "--soundscape", "soundscape"), ("voice", "--voice", "voice"),
+        ("chime", "--no-chime", "no_chime")) if _given(name)}
     return TrackRequest(routine, voice, options, length_ms, compose=compose, points_file=points_file, origins=origins)
 
 

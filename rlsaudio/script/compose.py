@@ -176,7 +176,8 @@ def _press(point: "Point", composition: Composition, library: "PointLibrary",
     return out
 
 
-def routine_text(composition: Composition, library: "PointLibrary", fitted: Mapping[int, Mapping[str, int]] | None = None,
+def routine_text(composition: Composition, library: "PointLibrary",
+                 fitted: Mapping[int, Mapping[str, int]] | None = None,
                  session: Mapping[str, Any] | None = None) -> str:
     """The composition as an editable routine file; `session` is how it asks to be built."""
     head, steps = routine_steps(composition, library, fitted)

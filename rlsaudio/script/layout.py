@@ -212,9 +212,9 @@ class _Layout:
             self.span(ms_to_samples(b.cycles * b.cycle_ms), self.mark("breath", b), "breath",
                       self.breathing_items(b, b.cycles))
         if step.pause_ms:
+            stretch = step.stretch_ms if step.timed_ms is None else None  # a stretch is the hold's when there is one
             self.silence(step.pause_ms, "pause", mark=self.mark("pause"),
-                         fit=None if step.pause_fixed else _range(step.pause_ms, step.stretch_ms if step.timed_ms is None
-                                                                  else None))
+                         fit=None if step.pause_fixed else _range(step.pause_ms, stretch))
 
     def cautions(self, step: Step) -> None:
         """Every side says its point's cautions: the first side that they apply to every side and

@@ -155,7 +155,8 @@ def _how(draft: Draft) -> str:
     if draft.routine.rounds:
         return "with its points pressed in rounds within the sources' limits"
     stretches = any(p.fit is not None and p.kind == "span" for p in draft.pieces)
-    return "with its pauses and rests scaled" + (" and its holds and massages stretched where allowed" if stretches else "")
+    stretched = " and its holds and massages stretched where allowed" if stretches else ""
+    return "with its pauses and rests scaled" + stretched
 
 
 def _round_schedule(routine: Routine) -> list[int]:

@@ -45,10 +45,10 @@ LIBRARY = load_library()
 TENDER = "Tender is fine; pain is not: ease off or stop."
 DOCTOR = "If your restless legs keep coming back or spoil your sleep, talk to your doctor: low iron is a common, " \
          "treatable cause."
-MEDICINES = "Some medicines, among them the antihistamines in many night-time cold and sleep remedies, can make " \
+MEDICINES = "Some medicines, among them the antihistamines in many nighttime cold and sleep remedies, can make " \
             "restless legs worse; ask your doctor or pharmacist, and never stop a prescribed medicine on your own."
 CLOT = ("newly swollen, red, warm or tender", "especially if it is only one leg", "it can be a blood clot",
-        "See a doctor today", "call an ambulance if you are also short of breath or have chest pain")
+        "See a doctor the same day", "call an ambulance if you are also short of breath or have chest pain")
 TONES = "Now follow the tones: rising, breathe in; falling, breathe out."
 
 
@@ -59,7 +59,8 @@ def label(key) -> str:
 
 @cache
 def _plan(routine: str, mode: str, length_ms: int | None, points: tuple[str, ...] = ()):
-    request = TrackRequest(routine, "joe", ModeOptions(mode), length_ms, compose=Composition(points) if points else None)
+    composition = Composition(points) if points else None
+    request = TrackRequest(routine, "joe", ModeOptions(mode), length_ms, compose=composition)
     return plan_track(request, need_voice=False)
 
 
@@ -154,7 +155,8 @@ def test_feet_without_feeling_are_cared_for_before_any_foot_or_ankle_work(key):
         assert "If you have diabetes or less feeling in your feet, press only lightly on your ankles and feet, check " \
                "them for marks afterwards, and ask your doctor or podiatrist first." in safety
         # the ankle massage and K 3, on every side
-        for c in [*point_chapters(data, "K 3"), *(c for c in data["chapters"] if c["title"].startswith("Massage in front"))]:
+        ankle = [c for c in data["chapters"] if c["title"].startswith("Massage in front")]
+        for c in [*point_chapters(data, "K 3"), *ankle]:
             assert re.search(r"diabetes or less feeling in your feet|your feet have less feeling", text_of(data, c)), c
     assert safety_chapter(data)["end"] <= first_work(data)
 
@@ -169,7 +171,7 @@ def test_the_oil_is_mixed_beforehand_at_one_percent_and_patch_tested_in_the_prep
         ready = chapter(data, "Get ready")
         words = text_of(data, ready)
         for needle in ("two tablespoons of plain carrier oil, that is thirty milliliters",
-                       "no more than six drops of essential oil in all", "always diluted",
+                       "no more than six drops in all of valerian, Roman chamomile or lavender", "always diluted",
                        "If you have not tested this mixture on the inside of your arm a day before, use plain "
                        "carrier oil this time."):
             assert needle in words, needle
@@ -517,7 +519,8 @@ NUMBERS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "f
                                        "sixteen", "seventeen", "eighteen", "nineteen"])}
 NUMBERS.update({"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "a": 1, "an": 1})
 SPOKEN = re.compile(r"\b(a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
-                    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty)\s+(second|minute|hour)s?\b",
+                    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty)\s+"
+                    r"(second|minute|hour)s?\b",
                     re.IGNORECASE)
 UNIT = {"second": 1, "minute": 60, "hour": 3600}
 
@@ -588,7 +591,8 @@ def test_a_named_rest_keeps_its_length_while_the_others_scale(runner, write):
     short, long = plan("--length", "80s"), plan("--length", "3m")
     for data in (short, long):
         named, unnamed = data["chapters"]
-        named_rests = [s["end"] - s["start"] for s in data["spans"] if s["kind"] == "rest" and s["start"] < named["end"]]
+        named_rests = [s["end"] - s["start"] for s in data["spans"]
+                       if s["kind"] == "rest" and s["start"] < named["end"]]
         assert named_rests == pytest.approx([8.0, 8.0], abs=0.001)
         assert "resting for eight seconds between presses" in text_of(data)
     unnamed_rest = [[s["end"] - s["start"] for s in d["spans"] if s["kind"] == "rest"][-1] for d in (short, long)]
@@ -641,8 +645,8 @@ def test_the_readme_quotes_the_words_the_sessions_speak():
     for caution in LIBRARY.cautions.values():
         assert caution.first in readme and caution.remind in readme, caution.key
     for words in (TENDER, "Now follow the tones: rising, breathe in; falling, breathe out.",
-                  "GV 20, GV 26 (which the source calls CV 26), GB 20, GB 21, LU 7, SP 12, B 40, ST 36, then SP 6, K 3, "
-                  "LV 3 and LV 2 on the right leg and foot before the left",
+                  "GV 20, GV 26 (which the source calls CV 26), GB 20, GB 21, LU 7, SP 12, B 40, ST 36, then SP 6, "
+                  "K 3, LV 3 and LV 2 on the right leg and foot before the left",
                   "Press for ten seconds at a time, with ten seconds of rest between"):
         assert words in readme, words
     data = plan_json(("routine", "acupressure", "massage", "shortest"))

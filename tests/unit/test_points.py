@@ -109,8 +109,10 @@ def test_lookup(lib, query, code):
     ("Spleeen 6", 'unknown point "Spleeen 6"; did you mean "Spleen 6"?'),
     ("Sanyinjao", 'unknown point "Sanyinjao"; did you mean "Sanyinjiao"?'),
     # a suggestion never sends someone to another body site: it says what the library holds
-    ("SP 66", 'unknown point "SP 66"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
-    ("SP 10", 'unknown point "SP 10"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
+    ("SP 66", 'unknown point "SP 66"; of the Spleen channel the library holds only SP 6 and SP 12 '
+               "(see rlsaudio points)"),
+    ("SP 10", 'unknown point "SP 10"; of the Spleen channel the library holds only SP 6 and SP 12 '
+               "(see rlsaudio points)"),
     ("SP 9", 'unknown point "SP 9"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
     ("BL 60", 'unknown point "BL 60"; of the Bladder channel the library holds only B 40 (see rlsaudio points)'),
     ("GV 2", 'unknown point "GV 2"; of the Governing Vessel channel the library holds only GV 26 and GV 20 '

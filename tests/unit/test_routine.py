@@ -211,7 +211,8 @@ CATALOGUE = {
     ),
     "unknown placeholder": (
         'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Your {foot}."\n',
-        'r.toml:4: steps[0].say: unknown placeholder "{foot}"; use {side}, {point}, {location}, {find}, {hold}, {rest}, {pause}',
+        'r.toml:4: steps[0].say: unknown placeholder "{foot}"; use {side}, {point}, {location}, {find}, {hold}, '
+        "{rest}, {pause}",
     ),
     "unmatched brace": (
         'title = "T"\n[[steps]]\ntitle = "A"\nsay = "Your {side calf."\nsides = ["left"]\n',

@@ -342,7 +342,8 @@ def test_length_stretches_what_stretch_allows_and_keeps_what_is_named():
     assert spans["massage"] == [300.0]  # the longest: the massage at its stretch's end, the rest takes the rest
     with pytest.raises(FitError) as info:
         build(text, target_ms=3_600_000)
-    assert "with its pauses and rests scaled and its holds and massages stretched where allowed" in info.value.lines()[0]
+    (line,) = info.value.lines()
+    assert "with its pauses and rests scaled and its holds and massages stretched where allowed" in line
 
 
 def test_the_fit_solver_scales_by_one_factor_within_each_range():
