@@ -10,7 +10,8 @@ the only thing a plan does not know: `SessionPlan.timeline(speech_len)` times it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .base import limits
@@ -98,10 +99,11 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
     before anything is synthesised or written."""
     from .script.points import load_library
 
-    check_options(request.mode, request.origins)
-    _check_soundscape(request)
     library = load_library(request.points_file)
     routine, warnings = _routine(request, library)
+    request = with_session(request, routine)
+    check_options(request.mode, request.origins)
+    _check_soundscape(request)
     voice = resolve_voice(request.voice, need_available=need_voice, origin=request.origins.get("voice"))
     style = style_for(request.mode, voice)
     title = routine.title + mode_table()[request.mode.mode]["title_suffix"]
@@ -166,3 +168,33 @@ def _routine(request: TrackRequest, library: "PointLibrary") -> tuple[Routine, l
         return compose_routine(composition_from_source(source), library), []
     return check_routine(source, library)
 
+
+def with_session(request: TrackRequest, routine: Routine) -> TrackRequest:
+    """The request with the routine's `[session]` settings wherever the request did not set them
+    (an option gets an origin only when it was given), each located at its line in the file."""
+    session = routine.session
+    taken = {key: Problem(routine.source, "", f"session.{key}", line) for key, line in session.places
+             if key not in request.origins}
+    if not taken:
+        return request
+    folder = Path(routine.source).parent
+
+    def path_or_name(value: str, names: tuple[str, ...]) -> str:
+        return value if value in names or not (value.endswith(".toml") or "/" in value or "." in value) \
+            else str(folder / Path(value).expanduser())
+
+    mode = request.mode
+    updates = {"mode": session.mode, "tail_ms": session.tail_ms, "pacer": session.pacer, "chime": session.chime,
+               "soundscape": session.soundscape and path_or_name(session.soundscape, ("brown", "pink")),
+               "soundscape_db": session.soundscape_db}
+    keys = {"mode": "mode", "tail_ms": "tail", "pacer": "pacer", "chime": "chime", "soundscape": "soundscape",
+            "soundscape_db": "soundscape_level"}
+    mode = replace(mode, **{field: value for field, value in updates.items() if keys[field] in taken})
+    return replace(request, mode=mode,
+                   voice=path_or_name(session.voice, ()) if "voice" in taken else request.voice,
+                   length_ms=session.length_ms if "length" in taken else request.length_ms,
+                   origins={**taken, **request.origins})
+
+
+def with_origins(request: TrackRequest, **origins: Problem) -> TrackRequest:
+    return replace(request, origins={**request.origins, **origins})

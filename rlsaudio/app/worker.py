@@ -161,21 +161,13 @@ def build(payload: tuple, send: Callable[[tuple], None]) -> dict:
 
 
 def routine_file(settings, plan, timeline) -> str:
-    """The composition as `compose` writes it: holds fitted to the length, with its header."""
-    from dataclasses import replace
+    """The composition as `compose` writes it: rounds and presses fitted to the length, and the
+    [session] table that builds the same track again."""
+    from ..base.safeio import stamped
+    from ..script.compose import routine_file as composed
 
-    from ..base.units import format_length, samples_to_ms
-    from ..script.compose import routine_text
-
-    composition = plan.request.compose
-    head = ""
-    if settings.length_ms is not None:
-        holds = [s.end - s.start for s in timeline.spans if s.kind == "hold"]
-        if holds:
-            composition = replace(composition, hold_ms=samples_to_ms(min(holds)))
-        head = (f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to "
-                "match it exactly.\n")
-    return head + routine_text(composition, plan.library)
+    return stamped(composed(plan.request.compose, plan.library, timeline, plan.request.mode,
+                            plan.request.voice or plan.voice.name, plan.request.length_ms))
 
 
 def plan(payload: tuple, send: Callable[[tuple], None] | None = None) -> dict:

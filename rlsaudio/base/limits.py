@@ -9,6 +9,8 @@ same function, so they accept the same values and fail with the same words.
 
 from __future__ import annotations
 
+import re
+
 from .units import format_ms
 
 HOUR_MS = 3_600_000
@@ -33,6 +35,36 @@ MAX_SPOKEN_CHARS = MAX_SAY_CHARS
 # Chapters of one track (one per step and side): ID3's CTOC and MP4's chpl count them in one
 # byte, so 255 is what every format can hold. Checked when the plan is made (validate too).
 MAX_CHAPTERS = 255
+MAX_DESCRIPTION_CHARS = 2000  # a routine's or composition's description (the comment tag)
+MAX_POINT_REF_CHARS = 40  # a point named in a routine or composition: code, alias or name
+MAX_PATH_CHARS = 1000  # a file named inside a file: a voice profile, a soundscape, a routine
+MIN_BREATH_MS, MAX_BREATH_MS = 1000, 30_000  # one inhale or exhale
+MAX_BREATH_CYCLES = 2000
+MAX_GUIDED_BREATHS = 1000
+# --length scales a routine's pauses and the rests its narration does not name by one factor in this range
+# (a step's `stretch` gives its own range instead).
+FIT_MIN, FIT_MAX = 0.25, 4.0
+
+# Point libraries (the bundled points.toml and a user's points file)
+MAX_CODE_CHARS = 20
+MAX_POINTS = 500
+POINT_TEXT_CHARS = {"name": 60, "note": 400, "spoken": 80, "region": 60, "location": 400, "find": 400, "limb": 30,
+                    "say": 300, "first": 300, "remind": 300, "text": 200, "safety": 600, "channel": 40}
+
+# Compositions (rlsaudio compose): pressing within the sources' limits
+PRESS_MIN_MS = 60_000  # acupressure: "a minute or more" of press-and-massage per side
+PRESS_MAX_MS = 120_000  # continuous pressure at most about two minutes; a longer session adds rounds
+ROUND_REST_MS = 20_000  # the rest between two rounds on one side of a point
+MAX_ROUNDS = 6  # rounds of pressing on one side of a point
+ZONE_PRESS_MS = 10_000  # reflexology: ten-second presses...
+ZONE_REST_MS = 10_000  # ...with ten-second rests, as the foot-reflexology source does them
+ZONE_PRESSES = 3  # its "several times"
+MAX_ZONE_PRESSES = 12
+CLOSING_REST_MS = (5_000, 300_000)  # the rest that ends a composition; --length may lengthen it
+MAX_COMPOSE_POINTS = 30
+
+# Pronunciations: the bundled table and a routine's [pronounce] entries obey one rule
+MAX_RESPELLING_CHARS = 80  # a written word or phrase, and how the engine should say it
 
 # Tracks
 MAX_SESSION_MS = 12 * HOUR_MS  # a planned session, speech included, without its tail
@@ -107,3 +139,17 @@ BODY_TIMEOUT_S = 30.0  # to send a request's whole body, once its head has arriv
 MAX_QUEUED_BUILDS = 20  # builds waiting or running at once; more are refused (429) until one ends
 MAX_UPLOADS = 50  # uploaded routine files kept while the app runs; the oldest goes first
 MAX_BUILD_RECORDS = 200  # finished builds whose state GET /api/builds/{id} still answers
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def pronunciation_problem(word: object, respelling: object) -> str | None:
+    """Why `word = respelling` cannot be a pronunciation rule, or None when it can: the one rule for
+    the bundled table and a routine's [pronounce] entries, so `validate` and `build` agree."""
+    if not isinstance(word, str) or not _WORD.search(word) or len(word) > MAX_RESPELLING_CHARS:
+        return f"a word or phrase of at most {MAX_RESPELLING_CHARS} characters, with at least one letter"
+    if not isinstance(respelling, str) or not respelling.strip() or len(respelling) > MAX_RESPELLING_CHARS:
+        return f'expected a respelling like "vuh-LEER-ee-un" (text of 1 to {MAX_RESPELLING_CHARS} characters)'
+    if word != word.strip() or respelling != respelling.strip():
+        return "has spaces at its start or end; remove them"
+    return None

@@ -12,7 +12,6 @@ them so a file with three mistakes reports all three at once.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 from . import limits
 from .errors import InputError, Problem
 from .safeio import FileKind, read_regular
+from .suggest import hint
 from .text import normalise, text_problem
 from .units import parse_duration, show_value
 
@@ -401,9 +401,8 @@ class Checker:
         for key in table:
             if key not in allowed:
                 where = f"{place}.{key}" if place else key
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f'did you mean "{close[0]}"?' if close else "allowed keys: " + ", ".join(allowed)
-                self.problem(where, f"unknown key; {hint}")
+                listing = lambda keys: "allowed keys: " + ", ".join(keys)  # noqa: E731
+                self.problem(where, "unknown key; " + hint(key, allowed, listing))
 
     def text(self, table: dict[str, Any], key: str, place: str, *, required: bool = False,
              max_chars: int = 200) -> str | None:
@@ -500,7 +499,8 @@ class Checker:
     def choice(self, table: dict[str, Any], key: str, place: str, allowed: tuple[str, ...]) -> str | None:
         value = self.text(table, key, place)
         if value is not None and value not in allowed:
-            self.problem(f"{place}.{key}" if place else key, f'unknown {key} "{value}"; use ' + " or ".join(allowed))
+            self.problem(f"{place}.{key}" if place else key, f'unknown {key} "{value}"; '
+                         + hint(value, allowed, lambda known: "use " + " or ".join(known)))
             return None
         return value
 

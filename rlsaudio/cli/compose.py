@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from ..base.units import format_length, samples_to_ms
+from ..base import limits
+from ..base.units import format_length, format_ms
 from ..system.progress import TerminalReporter
 from .options import TEXT, Duration, mode_options, out_dir_option, output_options, request, track_options
+
+HOLDS = f"{format_ms(limits.PRESS_MIN_MS)} to {format_ms(limits.PRESS_MAX_MS)}"
 
 
 def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -25,8 +27,10 @@ def _codes(words: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command()
 @click.argument("codes", nargs=-1, required=True, metavar="POINT...")
-@click.option("--hold", "hold_ms", type=Duration(300_000, 20_000, what="a hold", example="1m"), metavar="DURATION",
-              help="Hold each point this long per side (20s to 5m). Default: 1 minute, or what --length leaves.")
+@click.option("--hold", "hold_ms", metavar="DURATION",
+              type=Duration(limits.PRESS_MAX_MS, limits.PRESS_MIN_MS, what="a hold", example="90s"),
+              help=f"Press and massage each acupressure point this long per side ({HOLDS}, less where a point's "
+                   "caution says so). Default: 1 minute, or what --length chooses.")
 @click.option("--title", type=TEXT, help='Track title (default: the points, e.g. "Acupressure: SP 6, K 3").')
 @click.option("--breathe", is_flag=True, help="Paced breathing cues inside every hold.")
 @click.option("--routine-only", is_flag=True, help="Write the routine file only; build nothing.")
@@ -38,19 +42,20 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
 
     Writes an editable routine file beside the track: an introduction, the safety words,
     slow breathing, each point with its name, location and both sides where paired, and a
-    closing. --length sets the whole session (the hold per side is chosen to fit it
-    exactly); --hold fixes the hold instead.
+    closing. Each acupressure point is pressed and massaged for 1 to 2 minutes at a time, each
+    reflexology zone in ten-second presses with ten-second rests. --length sets the whole
+    session: longer sessions add rounds with rests; --hold fixes each press instead.
 
     \b
     Examples:
-      rlsaudio compose "SP 6" "K 3" "LV 3" --length 12m --mode bedtime
+      rlsaudio compose "SP 6" "K 3" "LV 3" --length 15m --mode bedtime
       rlsaudio compose SP 6 K 3 --hold 90s --breathe --routine-only
     """
     from ..base.safeio import check_replaceable, stamped
     from ..plan import plan_track
     from ..publish.output import tidy_folders
     from ..publish.track import build_track, file_stem
-    from ..script.compose import Composition, routine_text
+    from ..script.compose import Composition, routine_file
 
     if hold_ms is not None and mode["length_ms"] is not None:
         raise click.UsageError("give --length (the session) or --hold (each hold), not both")
@@ -62,14 +67,9 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
     # The routine file is yours to edit: once changed, it is never replaced without --force.
     check_replaceable(out_dir / name, force, "give --force to replace it, or --title for another name")
 
-    def routine_file(timeline) -> dict[str, str]:
-        fitted = composition
-        if timeline is not None and mode["length_ms"] is not None:
-            holds = [s.end - s.start for s in timeline.spans if s.kind == "hold"]
-            fitted = replace(composition, hold_ms=samples_to_ms(min(holds)))
-        head = f"# Composed for --length {format_length(timeline.length)}; build it with the same --length to match " \
-               "it exactly.\n" if timeline is not None and mode["length_ms"] is not None else ""
-        return {name: stamped(head + routine_text(fitted, plan.library))}
+    def files(timeline) -> dict[str, str]:
+        return {name: stamped(routine_file(composition, plan.library, timeline, plan.request.mode,
+                                   plan.request.voice or plan.voice.name, plan.request.length_ms))}
 
     if routine_only:
         timeline = None
@@ -78,11 +78,11 @@ def compose(codes, hold_ms, title, breathe, routine_only, out_dir, fmt, bitrate,
             from ..system.cache import Cache
 
             _, timeline = speak_and_time(plan, Cache(), reporter)
-        _write_files(out_dir, routine_file(timeline), force)
+        _write_files(out_dir, files(timeline), force)
         reporter.line(str(out_dir / name))
         return
     with tidy_folders(out_dir):  # a failed or stopped compose leaves no empty folder tree
-        track = build_track(plan, out_dir, options, reporter, extras=routine_file)
+        track = build_track(plan, out_dir, options, reporter, extras=files)
     reporter.line(f"{track.path}  {format_length(track.length)}")
     reporter.line(f"{out_dir / name}  the routine, to edit and build again")
 

@@ -123,14 +123,27 @@ def out_dir_option(help_text: str, default: Path | None = Path("output")):
 
 def request(routine: str, voice, mode, length_ms, tail_ms, no_chime, pacer, soundscape, soundscape_db,
             points_file, compose=None):
-    """The track request the mode options describe, each value remembering the option it came from."""
+    """The track request the mode options describe, each value given on the command line remembering
+    its option (one left at its default has none, so a routine's [session] may set it instead)."""
     from ..plan import TrackRequest
 
     options = ModeOptions(mode, tail_ms, not no_chime, pacer, soundscape, soundscape_db)
-    origins = {key: option_origin(flag) for key, flag in (
-        ("length", "--length"), ("tail", "--tail"), ("mode", "--mode"), ("pacer", "--pacer"),
-        ("soundscape_level", "--soundscape-level"), ("soundscape", "--soundscape"), ("voice", "--voice"))}
+    origins = {key: option_origin(flag) for key, flag, name in (
+        ("length", "--length", "length_ms"), ("tail", "--tail", "tail_ms"), ("mode", "--mode", "mode"),
+        ("pacer", "--pacer", "pacer"), ("soundscape_level", "--soundscape-level", "soundscape_db"),
+        ("soundscape", "--soundscape", "soundscape"), ("voice", "--voice", "voice"),
+        ("chime", "--no-chime", "no_chime")) if _given(name)}
     return TrackRequest(routine, voice, options, length_ms, compose=compose, points_file=points_file, origins=origins)
+
+
+def _given(name: str) -> bool:
+    """Whether an option was given on the command line (not left at its default)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return True
+    source = ctx.get_parameter_source(name)
+    return source is not None and source not in (click.core.ParameterSource.DEFAULT,
+                                                  click.core.ParameterSource.DEFAULT_MAP)
 
 
 def track_options(fmt, bitrate, cover, no_page, force=False):

@@ -1,48 +1,49 @@
 """Compositions: a session made from points of the library ("SP 6, K 3 and LV 3, twelve minutes").
 
 A composition is written out as an ordinary routine file (introduction, safety words, slow
-breathing, each point with its name, its location in the source's words, how to find it and
+breathing, each point with its name, its place in the source's words, how to find it and
 both sides where it is paired, and a closing), then loaded by the routine loader like any
-other: the user can edit the file and build it again. `--length` sets the whole session and
-the composition chooses the hold per side (20 s to 5 min); `--hold` fixes it instead.
+other: the user can edit the file and build it again. Its words are the `[compose]` table of
+data/narration.toml.
+
+Pressing stays within the sources' limits (base/limits.py): an acupressure point is pressed
+and massaged for one to two minutes at a time (a caution such as "press lightly" may cap it
+lower, as for B 40 and SP 12), a reflexology zone in ten-second presses with ten-second rests.
+`--length` sets the whole session: the timeline adds rounds (an acupressure point's presses with
+rests between them, a zone's presses) and lengthens each press within its limits, and compose
+writes what it chose into the routine file. `--hold` fixes each acupressure press instead.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..base import limits
 from ..base.errors import InputError, PointsError, Problem, RoutineError, at_origin
 from ..base.tomlfile import Checker, Source, parse_toml_bytes
-from ..base.units import format_ms
+from ..base.units import format_ms, number_words, samples_to_ms
+from .layout import split_sentences
+from .narration import compose_words
 from .routine import Routine, routine_from_source
 
 if TYPE_CHECKING:
+    from .events import Timeline
+    from .modes import ModeOptions
     from .points import Point, PointLibrary
 
-MIN_HOLD_MS = 20_000
-MAX_HOLD_MS = 300_000
-DEFAULT_HOLD_MS = 60_000
-MAX_POINTS = 30
-BREATHS = 3
+DEFAULT_HOLD_MS = limits.PRESS_MIN_MS
+BREATHS = 2  # two guided breaths: the tones, where --breathe adds them, are explained in the first hold
 FILE_KEYS = ("compose", "title", "hold", "breathe", "author", "description")
-
-GENERAL_SAFETY = (
-    "Before you start, a word of care.",
-    "Do not press or massage a leg that is swollen, red, warm or painful: see a doctor first, because it can be a "
-    "blood clot.",
-    "Never press on broken skin, a bruise or a varicose vein.",
-    "Press firmly but gently, never to the point of pain, and stop if anything hurts.",
-)
 
 
 @dataclass(frozen=True)
 class Composition:
     points: tuple[str, ...]  # codes (or aliases, or spoken names) as the user wrote them
     title: str | None = None
-    hold_ms: int | None = None  # per side; None: one minute, or what --length leaves
+    hold_ms: int | None = None  # each acupressure press; None: one minute, or what --length chooses
     breathe: bool = False  # paced breathing cues inside every hold
     author: str = ""
     description: str = ""
@@ -88,80 +89,167 @@ def resolve_points(composition: Composition, library: "PointLibrary") -> list["P
     return points
 
 
-def routine_text(composition: Composition, library: "PointLibrary") -> str:
-    """The composition as an editable routine file."""
+# --------------------------------------------------------------------------- the routine it makes
+
+
+def longest_press_ms(point: "Point", library: "PointLibrary") -> int:
+    """The longest one press of an acupressure point may last: two minutes, or less where a
+    caution says so (B 40 and SP 12 lie over large vessels: one minute, lightly)."""
+    caps = [c.longest_press_ms for c in library.cautions_of(point.code) if c.longest_press_ms]
+    return min([limits.PRESS_MAX_MS, *caps])
+
+
+def routine_steps(composition: Composition, library: "PointLibrary",
+                  fitted: Mapping[int, Mapping[str, int]] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The composition's title keys and steps, as a routine file writes them. `fitted` gives, by
+    step index, what --length chose: "repeat", "timed" and "pause" (ms)."""
+    words = compose_words()
     points = resolve_points(composition, library)
-    title = composition.title or default_title(points)
-    hold = composition.hold_ms or DEFAULT_HOLD_MS
-    safety = list(GENERAL_SAFETY)
-    for point in points:
-        for caution in library.cautions_of(point.code):
-            if caution.safety not in safety:
-                safety.append(caution.safety)
+    fitted = fitted or {}
     names = [p.spoken for p in points]
     listing = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    count = f"{number_words(len(points))} point" + ("" if len(points) == 1 else "s")
     steps: list[dict[str, Any]] = [
-        {"title": "Introduction",
-         "say": f"Welcome. This session works on {_count(len(points))}: {listing}. Sit or lie where you can reach "
-                "them comfortably, and let your shoulders drop."},
-        {"title": "Safety", "say": " ".join(safety)},
-        {"title": "Slow breathing", "say": "Breathe slowly and deeply with me.", "breathe": {"cycles": BREATHS}},
+        {"title": "Introduction", "say": words.intro.format(count=count, points=listing)},
+        {"title": "Safety", "say": " ".join(safety_words(points, library))},
+        {"title": "Slow breathing", "say": words.breathing, "breathe": {"cycles": BREATHS}},
     ]
     for point in points:
-        location = point.location if point.location.endswith(".") else f"It is {point.location}."
-        step: dict[str, Any] = {"title": f"{point.code}: {point.region}", "point": point.code}
-        words = f"The next point is {{point}}. {location} {point.find}"
-        if point.laterality == "paired":
-            step["intro"] = words
-            step["say"] = "Find it on your {side} side."
-        else:
-            step["say"] = words
-        step["hold"] = _duration(hold)
-        if composition.breathe:
-            step["breathe"] = True
-        steps.append(step)
-    steps.append({"title": "Closing", "say": "That completes the session. Rest now, and keep breathing slowly.",
-                  "pause": "10s"})
-    head = {"title": title, "author": composition.author, "description": composition.description or
-            f"A session of {_count(len(points))} from the point library, made by rlsaudio compose."}
-    return _toml(head, steps)
+        steps.append(_point_step(point, composition, library, fitted.get(len(steps), {})))
+    closing = {"title": "Closing", "say": words.closing,
+               "pause": _duration(fitted.get(len(steps), {}).get("pause", limits.CLOSING_REST_MS[0])),
+               "stretch": [_duration(ms) for ms in limits.CLOSING_REST_MS]}
+    steps.append(closing)
+    head = {"title": composition.title or default_title(points), "author": composition.author,
+            "description": composition.description or words.description.format(count=count)}
+    return head, steps
+
+
+def safety_words(points: list["Point"], library: "PointLibrary") -> list[str]:
+    """The general safety sentences, then those of the chosen points' cautions, each said once."""
+    sentences = list(compose_words().safety)
+    for point in points:
+        for caution in library.cautions_of(point.code):
+            sentences += [s for s in split_sentences(caution.safety) if s not in sentences]
+    return sentences
+
+
+def _point_step(point: "Point", composition: Composition, library: "PointLibrary",
+                fitted: Mapping[str, int]) -> dict[str, Any]:
+    """One point: its name, its place (the source's words, unless they would mislead or lean on a
+    point the session lacks), how to find it, and its presses within the sources' limits."""
+    words = compose_words()
+    text = [words.point]
+    if point.say_location:
+        text.append(point.location if point.location.endswith(".") else words.location.format(location=point.location))
+    text.append(point.find)
+    if point.kind != "acupressure":
+        text.append(words.zone)
+    step: dict[str, Any] = {"title": f"{point.code}: {point.region}" if point.kind == "acupressure"
+                            else point.spoken[:1].upper() + point.spoken[1:], "point": point.code}
+    if len(point.sides) == 2:
+        step["intro"] = " ".join([*text, words.start.format(side="{side}", limb=point.limb)])
+        step["switch"] = words.switch.format(side="{side}", limb=point.limb)
+    else:
+        step["say"] = " ".join(text)
+    if point.kind == "acupressure":
+        step.update(_press(point, composition, library, fitted))
+    else:
+        step.update({"hold": _duration(limits.ZONE_PRESS_MS), "rest": _duration(limits.ZONE_REST_MS),
+                     "repeat": fitted.get("repeat", limits.ZONE_PRESSES)})
+    if composition.breathe:
+        step["breathe"] = True
+    return step
+
+
+def _press(point: "Point", composition: Composition, library: "PointLibrary",
+           fitted: Mapping[str, int]) -> dict[str, Any]:
+    """An acupressure point's press-and-massage: one minute (or --hold, within the point's
+    limits), which --length may stretch up to its longest and repeat in rounds."""
+    longest = longest_press_ms(point, library)
+    press = min(composition.hold_ms or DEFAULT_HOLD_MS, longest)
+    out: dict[str, Any] = {"massage": _duration(fitted.get("timed", press))}
+    if composition.hold_ms is None and longest > press:
+        out["stretch"] = [_duration(press), _duration(longest)]
+    if fitted.get("repeat", 1) > 1:
+        out.update({"repeat": fitted["repeat"], "rest": _duration(fitted.get("rest", limits.ROUND_REST_MS))})
+    return out
+
+
+def routine_text(composition: Composition, library: "PointLibrary",
+                 fitted: Mapping[int, Mapping[str, int]] | None = None,
+                 session: Mapping[str, Any] | None = None) -> str:
+    """The composition as an editable routine file; `session` is how it asks to be built."""
+    head, steps = routine_steps(composition, library, fitted)
+    lines = ["# Made by `rlsaudio compose`: an ordinary routine file, yours to edit and build again.",
+             "# Point names, locations and cautions come from the point library (`rlsaudio points`)."]
+    lines += [f"{key} = {_value(value)}" for key, value in head.items() if value]
+    if session:
+        lines += ["", "# How it was built: the command line can still change any of these.", "[session]"]
+        lines += [f"{key} = {_value(value)}" for key, value in session.items() if value is not None]
+    for step in steps:
+        lines += ["", "[[steps]]"] + [f"{key} = {_value(value)}" for key, value in step.items()]
+    return "\n".join(lines) + "\n"
+
+
+def routine_file(composition: Composition, library: "PointLibrary", timeline: "Timeline | None",
+                 options: "ModeOptions", voice: str, length_ms: int | None) -> str:
+    """The routine file of a composed track: what --length chose, read from the track's timeline,
+    and the session's settings (mode, length, voice, soundscape, pacer...), so that building the
+    file again gives the same track."""
+    fitted: dict[int, dict[str, int]] = {}
+    for f in timeline.fitted if timeline is not None else ():
+        fitted[f.step] = {"repeat": f.repeat, "timed": samples_to_ms(f.timed), "rest": samples_to_ms(f.rest),
+                          "pause": samples_to_ms(f.pause)}
+    return routine_text(composition, library, fitted, session_keys(options, voice, length_ms))
+
+
+def session_keys(options: "ModeOptions", voice: str, length_ms: int | None) -> dict[str, Any]:
+    """The `[session]` table that asks for these settings."""
+    keys: dict[str, Any] = {"mode": options.mode, "voice": _portable(voice)}
+    if length_ms is not None:
+        keys["length"] = _duration(length_ms)
+    if options.tail_ms is not None:
+        keys["tail"] = _duration(options.tail_ms)
+    if options.soundscape:
+        keys.update(soundscape=_portable(options.soundscape), soundscape_level=options.soundscape_db)
+    keys["pacer"] = options.pacer
+    if not options.chime:
+        keys["chime"] = False
+    return keys
+
+
+def _portable(ref: str) -> str:
+    """A name ("joe", "brown") as it is; a file as an absolute path, so the routine file finds it
+    from wherever it is built."""
+    if "/" not in ref and "." not in ref:
+        return ref
+    return str(Path(ref).expanduser().absolute())
 
 
 def _duration(ms: int) -> str:
-    """A hold as a routine file writes it: "1m", "45s", "1m18.744s"."""
+    """A duration as a routine file writes it: "1m", "45s", "1m18.744s"."""
     if ms % 1000 == 0:
         return format_ms(ms)
     minutes, rest = divmod(ms, 60_000)
     return (f"{minutes}m" if minutes else "") + f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s"
 
 
-def _count(n: int) -> str:
-    from .narration import number_words
-
-    return f"{number_words(n)} point" + ("" if n == 1 else "s")
-
-
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)  # a TOML basic string
 
 
-def _toml(head: dict[str, Any], steps: list[dict[str, Any]]) -> str:
-    lines = ["# Made by `rlsaudio compose`: an ordinary routine file, yours to edit and build again.",
-             "# Point names, locations and cautions come from the point library (`rlsaudio points`)."]
-    lines += [f"{key} = {_value(value)}" for key, value in head.items() if value]
-    for step in steps:
-        lines += ["", "[[steps]]"] + [f"{key} = {_value(value)}" for key, value in step.items()]
-    return "\n".join(lines) + "\n"
-
-
 def compose_routine(composition: Composition, library: "PointLibrary | None" = None) -> Routine:
-    """The composition as a Routine; its --length fits the holds."""
+    """The composition as a Routine whose --length adds rounds: an acupressure point's presses
+    with rests between them, a zone's presses."""
     if library is None:
         from .points import load_library
 
@@ -172,8 +260,18 @@ def compose_routine(composition: Composition, library: "PointLibrary | None" = N
         routine = routine_from_source(parse_toml_bytes(text, name, "routine", RoutineError), library)
     except RoutineError as exc:  # a composition's own texts are always valid; say so loudly if not
         raise AssertionError(f"a composed routine did not validate: {exc.lines()}") from None
-    fit = None if composition.hold_ms is not None else (MIN_HOLD_MS, MAX_HOLD_MS)
-    return replace(routine, hold_fit_ms=fit)
+    steps = list(routine.steps)
+    rounds = []
+    for index, step in enumerate(steps):
+        if not step.point:
+            continue
+        if library.lookup(step.point).kind == "acupressure":
+            # A round's rest is part of the round, not something --length scales.
+            steps[index] = replace(step, rest_ms=limits.ROUND_REST_MS, rest_fixed=True)
+            rounds.append((index, limits.MAX_ROUNDS))
+        else:
+            rounds.append((index, limits.MAX_ZONE_PRESSES))
+    return replace(routine, steps=tuple(steps), rounds=tuple(rounds) if composition.hold_ms is None else ())
 
 
 # --------------------------------------------------------------------------- composition files
@@ -202,16 +300,18 @@ def _from_table(check: Checker, table: dict[str, Any], place: str, source: str,
     before = len(check.problems)
     if not isinstance(raw, list) or not raw or not all(isinstance(c, str) for c in raw):
         check.problem(where, 'expected a list of point codes like ["SP 6", "K 3"]')
-    elif len(raw) > MAX_POINTS:
-        check.problem(where, f"{len(raw)} points, more than the {MAX_POINTS} allowed; make two sessions")
+    elif len(raw) > limits.MAX_COMPOSE_POINTS:
+        check.problem(where, f"{len(raw)} points, more than the {limits.MAX_COMPOSE_POINTS} allowed; make two sessions")
     title = check.text(table, "title", place)
-    hold = check.duration(table, "hold", place, min_ms=MIN_HOLD_MS, max_ms=MAX_HOLD_MS, what="a hold")
+    hold = check.duration(table, "hold", place, min_ms=limits.PRESS_MIN_MS, max_ms=limits.PRESS_MAX_MS,
+                          what="a hold")
     breathe = check.boolean(table, "breathe", place)
     author = check.text(table, "author", place) or ""
-    description = check.text(table, "description", place, max_chars=2000) or ""
+    description = check.text(table, "description", place, max_chars=limits.MAX_DESCRIPTION_CHARS) or ""
     if len(check.problems) > before:
         return None
-    codes = tuple(check.text_value(c, f"{where}[{i}]", max_chars=40) or "" for i, c in enumerate(raw))
+    codes = tuple(check.text_value(c, f"{where}[{i}]", max_chars=limits.MAX_POINT_REF_CHARS) or ""
+                  for i, c in enumerate(raw))
     if len(check.problems) > before:
         return None
     from .points import load_library
@@ -222,7 +322,3 @@ def _from_table(check: Checker, table: dict[str, Any], place: str, source: str,
     if problems:
         return None
     return Composition(codes, title, hold, bool(breathe), author, description, source)
-
-
-def check_hold(hold_ms: int) -> str | None:
-    return limits.duration_problem(hold_ms, min_ms=MIN_HOLD_MS, max_ms=MAX_HOLD_MS, what="a hold")

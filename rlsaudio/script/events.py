@@ -30,6 +30,7 @@ class Style:
     chime_db: float = -10.0
     closing_bell: bool = True
     time_left: bool = True
+    time_left_min_ms: int = 150_000  # the countdown cue goes only in holds at least this long
     time_left_db: float = -6.0
     pacer: str = "tones"  # or "silence"
     pacer_db: float = -20.0
@@ -79,6 +80,19 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Fitted:
+    """What --length chose for one step (by its index in the routine), in samples: how many
+    presses, how long each lasts (the shortest, when a remainder made some a sample longer),
+    the rest between them and the pause after them."""
+
+    step: int
+    repeat: int
+    timed: int = 0
+    rest: int = 0
+    pause: int = 0
+
+
+@dataclass(frozen=True)
 class Timeline:
     title: str
     events: tuple[Event, ...]
@@ -87,6 +101,7 @@ class Timeline:
     mode: str = "massage"
     fade_out: int = 0  # samples of master fade at the end
     tail: int = 0  # samples after the session proper (bedtime --tail): soundscape only
+    fitted: tuple[Fitted, ...] = ()  # what --length chose, step by step (empty without --length)
 
     @property
     def program_end(self) -> int:

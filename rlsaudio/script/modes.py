@@ -15,7 +15,7 @@ from ..base import limits
 from ..base.errors import InputError, Problem
 from ..base.units import format_ms
 from ..data import data_table
-from .timeline import Style
+from .events import Style
 
 if TYPE_CHECKING:
     from ..speech.profile import VoiceProfile
@@ -114,6 +114,7 @@ def style_for(options: ModeOptions, voice: "VoiceProfile") -> Style:
         chime_db=mode["chime_db"],
         closing_bell=mode["closing_bell"],
         time_left=mode["time_left"],
+        time_left_min_ms=mode["time_left_min_ms"],
         pacer=options.pacer,
         pacer_db=mode["pacer_db"],
         rate_start=round(base_rate * mode["rate_start"], 3),

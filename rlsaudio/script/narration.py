@@ -1,8 +1,8 @@
 """The narrator's stock words (data/narration.toml): the cues a Style carries, numbers and lengths.
 
 The cues rlsaudio speaks on its own ("Press.", "And release.", "Thirty seconds left.", the
-guided breaths) are knowledge, not code: they live in one data table, read once, so the
-timeline builder stays pure and a translation is a new table.
+guided breaths) and the words a composition is made of are knowledge, not code: they live in
+one data table, read once, so the timeline builder stays pure and a translation is a new table.
 """
 
 from __future__ import annotations
@@ -23,7 +23,25 @@ class Words:
     time_left: str
     breathe_in: str
     breathe_out: str
+    follow_tones: str
     breathing_pattern: str
+
+
+@dataclass(frozen=True)
+class ComposeWords:
+    """What `rlsaudio compose` writes into a composed routine: its introduction, safety words,
+    how it names a point, a side and a zone's presses, and its closing."""
+
+    intro: str
+    safety: tuple[str, ...]
+    breathing: str
+    point: str
+    location: str
+    start: str
+    switch: str
+    zone: str
+    closing: str
+    description: str
 
 
 @cache
@@ -67,3 +85,9 @@ def spoken_duration(ms: int) -> str:
     if not parts:
         return words["zero"]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {words['and']} " + parts[-1]
+
+
+@cache
+def compose_words() -> ComposeWords:
+    table = dict(data_table("narration.toml")["compose"])
+    return ComposeWords(**{**table, "safety": tuple(table["safety"])})

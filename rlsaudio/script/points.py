@@ -9,7 +9,6 @@ file; this module restates none of it.
 from __future__ import annotations
 
 import copyreg
-import difflib
 import functools
 import math
 import re
@@ -18,7 +17,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..base import limits
 from ..base.errors import PointsError
+from ..base.suggest import closest, hint, one_of
 from ..base.tomlfile import Checker, parse_toml_bytes, read_toml
 from ..base.tomlfile import Source as TomlSource
 from ..base.units import show_value
@@ -36,21 +37,20 @@ BUNDLED_NAME = "points.toml"
 KINDS = ("acupressure", "reflexology")
 LATERALITIES = ("paired", "midline", "left", "right")
 VIEWS = ("both", "right")
-MAX_CODE_CHARS = 20
-MAX_POINTS = 500
 
 BUNDLED_KEYS = ("sources", "channels", "cautions", "figures", "points")
 USER_KEYS = ("points", "cautions")
 SOURCE_KEYS = ("title", "text")
-CAUTION_KEYS = ("say", "text", "safety")
+CAUTION_KEYS = ("say", "first", "remind", "text", "safety", "longest_press")
 FIGURE_KEYS = ("title", "viewbox", "view")
 POINT_KEYS = ("code", "aliases", "note", "name", "spoken", "kind", "source", "region", "location", "find",
-              "laterality", "figure", "right", "left", "at", "cautions")
+              "say_location", "limb", "laterality", "figure", "right", "left", "at", "cautions")
 POSITION_KEYS = ("right", "left", "at")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # keys of [sources], [cautions], [figures]
 _CHANNEL = re.compile(r"[A-Z]{1,4}")
 _CHANNEL_CODE = re.compile(r"([a-z]{1,4})(\d{1,3})")  # a normalised code such as "sp6"
+_MARKUP = re.compile(r"[\[\]{}]")  # narration markup: [2s] pauses, {side} placeholders
 _VIEWBOX = re.compile(r"""<svg\b[^>]*?\bviewBox\s*=\s*["']([^"']*)["']""", re.DOTALL)
 
 
@@ -68,12 +68,20 @@ class Source:
 
 @dataclass(frozen=True)
 class Caution:
-    """A warning carried by some points: spoken before the point, shown with it, and summed up once."""
+    """A warning carried by some points: spoken before the point on every side, shown with it,
+    and summed up once in a composition's safety words.
+
+    `say` is spoken for a point worked on one side only; `first` on the first of several sides
+    (the caution applies to them all, and what to do instead); `remind` on each later side. A
+    caution may also cap how long one press of its points lasts in a composition."""
 
     key: str
     say: str
     text: str
     safety: str
+    first: str = ""
+    remind: str = ""
+    longest_press_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class Point:
     positions: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
     cautions: tuple[str, ...] = ()
     note: str = ""  # what a reader should know about the point's name, e.g. a source's wrong code
+    limb: str = "side"  # what one side is called in narration: "Find it on your right leg"
+    say_location: bool = True  # false: a composition speaks `find` alone (the source's words are relative or mislead)
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -147,7 +157,7 @@ class PointLibrary:
     _index: Mapping[str, Point] = field(repr=False, compare=False)
 
     def lookup(self, code: str) -> Point:
-        """A point by code, alias or spoken name: "SP 6", "sp6", "sp-6", "Spleen 6", "CV 26"."""
+        """A point by code, alias, spoken name or name: "SP 6", "sp6", "Spleen 6", "Sanyinjiao", "CV 26"."""
         key = normalise(code)
         point = self._index.get(key)
         if point is None:
@@ -196,12 +206,46 @@ class PointLibrary:
         return Placement(figure, x, y)
 
     def _unknown(self, code: str) -> str:
+        """The message for a code that names no point. A suggestion may fix how a name is
+        written ("hart", "Spleeen 6"), never which point it names: "SP 10" is not SP 12 (another
+        body site), so for a number the library lacks it says which points of that channel it holds."""
         shown = show_value(code)
-        names = {normalise(n): n for p in self.points for n in (p.code, *p.aliases, p.spoken)}
-        close = difflib.get_close_matches(normalise(code), list(names), n=1, cutoff=0.6)
-        if close:
-            return f'unknown point {shown}; did you mean "{names[close[0]]}"?'
+        names = [n for p in self.points for n in (p.code, *p.aliases, p.spoken, *([p.name] if p.name else []))]
+        found = closest(code, names, key=normalise, allow=lambda name: self._same_point(code, name))
+        if found is not None:
+            return f'unknown point {shown}; did you mean "{found}"?'
+        letters, _ = _letters_digits(code)
+        channel = self._channel(letters)
+        held = [] if channel is None else [
+            next(n for n in (p.code, *p.aliases) if self._channel(_letters_digits(n)[0]) == channel)
+            for p in self.points if any(self._channel(_letters_digits(n)[0]) == channel for n in (p.code, *p.aliases))]
+        if held:
+            listing = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
+            return (f"unknown point {shown}; of the {channel} channel the library holds only {listing} "
+                    "(see rlsaudio points)")
         return f"unknown point {shown}; known points: " + ", ".join(p.code for p in self.points)
+
+    def _channel(self, letters: str) -> str | None:
+        """The channel a code's letters name, by prefix ("sp") or by name ("spleen")."""
+        if letters.upper() in self.channels:
+            return self.channels[letters.upper()]
+        return next((name for name in self.channels.values() if normalise(name) == letters), None)
+
+    def _same_point(self, code: str, name: str) -> bool:
+        """Whether `name` may be what `code` meant: the same number, and the same channel
+        when `code` names a real one (GV 2 is not LV 2)."""
+        letters, digits = _letters_digits(code)
+        other_letters, other_digits = _letters_digits(name)
+        if digits != other_digits:
+            return False
+        mine = self._channel(letters)
+        return mine is None or not digits or mine == self._channel(other_letters)
+
+
+def _letters_digits(code: str) -> tuple[str, str]:
+    """("sp", "6") for "SP 6"; ("heart", "") for a zone."""
+    key = normalise(code)
+    return "".join(ch for ch in key if not ch.isdigit()), "".join(ch for ch in key if ch.isdigit())
 
 
 def point_json(library: PointLibrary, point: Point) -> dict:
@@ -211,7 +255,8 @@ def point_json(library: PointLibrary, point: Point) -> dict:
         "code": point.code, "spoken": point.spoken, "name": point.name, "aliases": list(point.aliases),
         "note": point.note,
         "kind": point.kind, "source": point.source, "region": point.region, "location": point.location,
-        "find": point.find, "laterality": point.laterality, "figure": point.figure,
+        "find": point.find, "say_location": point.say_location, "limb": point.limb,
+        "laterality": point.laterality, "figure": point.figure,
         "positions": {side: list(xy) for side, xy in point.positions.items()},
         "cautions": [{"key": c.key, "say": c.say, "text": c.text} for c in library.cautions_of(point.code)],
     }
@@ -297,7 +342,7 @@ def _load_channels(check: Checker, data: dict[str, Any]) -> dict[str, str]:
         if not _CHANNEL.fullmatch(prefix):
             check.problem(place, "a channel prefix is 1 to 4 capital letters, like SP")
             continue
-        name = check.text_value(value, place, max_chars=40)
+        name = check.text_value(value, place, max_chars=limits.POINT_TEXT_CHARS["channel"])
         if name:
             out[prefix] = name
     return out
@@ -312,11 +357,15 @@ def _load_cautions(check: Checker, data: dict[str, Any], existing: Mapping[str, 
                                  "another name")
             continue
         check.keys(table, place, CAUTION_KEYS)
-        say = check.text(table, "say", place, required=True, max_chars=300)
-        text = check.text(table, "text", place, required=True, max_chars=200)
-        safety = check.text(table, "safety", place, required=True, max_chars=300)
+        say = _plain(check, table, "say", place, required=True)
+        first = _plain(check, table, "first", place) or ""
+        remind = _plain(check, table, "remind", place) or ""
+        text = _plain(check, table, "text", place, required=True)
+        safety = _plain(check, table, "safety", place, required=True)
+        longest = check.duration(table, "longest_press", place, min_ms=limits.PRESS_MIN_MS,
+                                 max_ms=limits.PRESS_MAX_MS)  # a composition still presses a minute or more
         if say and text and safety:
-            out[key] = Caution(key, say, text, safety)
+            out[key] = Caution(key, say, text, safety, first, remind, longest)
     return out
 
 
@@ -390,15 +439,7 @@ def _choice(check: Checker, table: dict[str, Any], key: str, place: str, choices
 
 
 def _suggest(value: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    if close:
-        return f'did you mean "{close[0]}"?'
-    return "use " + _or(choices)
-
-
-def _or(choices: tuple[str, ...] | list[str]) -> str:
-    quoted = [f'"{c}"' for c in choices]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return hint(value, choices, one_of)
 
 
 def _is_number(value: Any) -> bool:
@@ -416,8 +457,8 @@ def _add_points(check: Checker, data: dict[str, Any], base: PointLibrary, *, bun
     if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
         check.problem("points", f"expected [[points]] tables, got {show_value(raw)}")
         raw = []
-    elif len(raw) > MAX_POINTS:
-        check.problem("points", f"{len(raw)} points, more than the {MAX_POINTS} allowed; split the file")
+    elif len(raw) > limits.MAX_POINTS:
+        check.problem("points", f"{len(raw)} points, more than the {limits.MAX_POINTS} allowed; split the file")
         raw = []
     index = dict(base._index)
     owners = _owners(base.points)  # who holds each lookup key, for messages about clashes
@@ -435,7 +476,7 @@ def _owners(points: tuple[Point, ...]) -> dict[str, str]:
     owners: dict[str, str] = {}
     for point in points:
         for article, names in (("the code", [point.code]), ("an alias", point.aliases),
-                               ("the spoken name", [point.spoken])):
+                               ("the spoken name", [point.spoken]), ("the name", [point.name] if point.name else [])):
             for name in names:
                 owners.setdefault(normalise(name), f"{article} of the bundled point {point.code}")
     return owners
@@ -449,14 +490,16 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     if "code" not in table:
         check.problem(place, 'missing "code"; add code = "..." (the code routines use, like "SP 6")')
     aliases = _aliases(check, table, place)
-    name = check.text(table, "name", place, max_chars=60) or ""
-    note = check.text(table, "note", place, max_chars=400) or ""
-    spoken = check.text(table, "spoken", place, max_chars=80)
+    name = _plain(check, table, "name", place) or ""
+    note = _plain(check, table, "note", place) or ""
+    spoken = _plain(check, table, "spoken", place)
     kind = _choice(check, table, "kind", place, KINDS, "kind")
     source = _choice(check, table, "source", place, list(lib.sources), "source", required=bundled)
-    region = check.text(table, "region", place, required=True, max_chars=60)
-    location = check.text(table, "location", place, required=True, max_chars=400)
-    find = check.text(table, "find", place, required=bundled, max_chars=400)
+    region = _plain(check, table, "region", place, required=True)
+    location = _plain(check, table, "location", place, required=True)
+    find = _plain(check, table, "find", place, required=bundled)
+    say_location = check.boolean(table, "say_location", place)
+    limb = _plain(check, table, "limb", place)
     laterality = _choice(check, table, "laterality", place, LATERALITIES, "laterality")
     figure = _choice(check, table, "figure", place, list(lib.figures), "figure", required=bundled)
     cautions = _caution_refs(check, table, place, lib, declared)
@@ -471,13 +514,31 @@ def _load_point(check: Checker, table: dict[str, Any], place: str, lib: PointLib
     return Point(
         code=code, spoken=spoken, kind=kind, region=region, location=location, find=find or location,
         laterality=laterality, aliases=aliases, name=name, source=source or "", figure=figure or "",
-        positions=MappingProxyType(positions), cautions=cautions, note=note,
+        positions=MappingProxyType(positions), cautions=cautions, note=note, limb=limb or "side",
+        say_location=say_location is not False,
     )
 
 
+def _plain(check: Checker, table: dict[str, Any], key: str, place: str, *, required: bool = False) -> str | None:
+    """A text of the library, which narration speaks as it is: markup is refused, never interpreted."""
+    text = check.text(table, key, place, required=required, max_chars=limits.POINT_TEXT_CHARS[key])
+    return None if text is None else _no_markup(check, text, f"{place}.{key}")
+
+
+def _no_markup(check: Checker, text: str, where: str) -> str | None:
+    found = _MARKUP.search(text)
+    if found is None:
+        return text
+    check.problem(where, f'contains "{found.group()}", which narration would read as markup (a [2s] pause or a '
+                         "{side} placeholder); write it in words or remove it")
+    return None
+
+
 def _code(check: Checker, value: Any, where: str) -> str | None:
-    code = check.text_value(value, where, max_chars=MAX_CODE_CHARS)
+    code = check.text_value(value, where, max_chars=limits.MAX_CODE_CHARS)
     if code is None:
+        return None
+    if _no_markup(check, code, where) is None:
         return None
     odd = next((ch for ch in code if not ch.isprintable()), None)
     if odd is not None:
@@ -576,19 +637,20 @@ def _xy(check: Checker, value: Any, where: str, figure: Figure) -> tuple[float, 
 
 def _register(check: Checker, point: Point, place: str, table: dict[str, Any], index: dict[str, Point],
               owners: dict[str, str], bundled: bool) -> bool:
-    """Index the point's code, aliases and spoken name; a name another point holds is an error."""
+    """Index the point's code, aliases, spoken name and name; a name another point holds is an error."""
     names = [(f"{place}.code", "code", point.code),
              *((f"{place}.aliases[{i}]", "alias", a) for i, a in enumerate(point.aliases)),
-             (f"{place}.spoken" if "spoken" in table else place, "spoken name", point.spoken)]
+             (f"{place}.spoken" if "spoken" in table else place, "spoken name", point.spoken),
+             *([(f"{place}.name", "name", point.name)] if point.name else [])]
     mine = {normalise(name) for _, _, name in names}
     clashes = 0
     for where, role, name in names:
         key = normalise(name)
-        if key not in owners or (role == "spoken name" and "spoken" not in table and clashes):
-            continue  # a spoken name made from a clashing code clashes too: say it once
+        if key not in owners or (clashes and (role == "name" or (role == "spoken name" and "spoken" not in table))):
+            continue  # a copy of a point that clashes by its code clashes by its names too: say it once
         clashes += 1
         said = f'"{name}"' if role != "spoken name" or "spoken" in table else f'its spoken name "{name}"'
-        fix = {"code": "choose another code", "alias": "remove the alias",
+        fix = {"code": "choose another code", "alias": "remove the alias", "name": "give it another name",
                "spoken name": "choose another code or set spoken" if "spoken" not in table else
                'give it another spoken = "..."'}[role]
         check.problem(where, f"{said} is already {owners[key]}; {fix}")
@@ -596,7 +658,7 @@ def _register(check: Checker, point: Point, place: str, table: dict[str, Any], i
         return False
     owner = f"the bundled point {point.code}" if bundled else f"{place} ({point.code})"
     for _, role, name in names:
-        article = {"code": "the code", "alias": "an alias", "spoken name": "the spoken name"}[role]
+        article = {"code": "the code", "alias": "an alias", "spoken name": "the spoken name", "name": "the name"}[role]
         owners.setdefault(normalise(name), f"{article} of {owner}")
     for key in mine:
         index[key] = point

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import bundled, limits
 from ..base.errors import Problem, RoutineError
+from ..base.suggest import hint
 from ..base.text import speakable
 from ..base.tomlfile import Checker, Source, parse_toml_bytes, read_toml
 from ..base.units import format_ms, parse_duration, show_value
@@ -28,12 +29,13 @@ SIDES = ("right", "left")
 ROUTINES = data_file("routines")  # the bundled routines
 
 CUE_KEYS = ("start_cue", "end_cue", "countdown_cue", "halfway_cue", "get_ready")
-TOP_KEYS = ("title", "author", "description", "album", "pace", "pronounce", "steps")
+TOP_KEYS = ("title", "author", "description", "album", "pace", "pronounce", "session", "steps")
+SESSION_KEYS = ("mode", "length", "tail", "voice", "soundscape", "soundscape_level", "pacer", "chime")
 PACE_KEYS = ("hold", "rest", "inhale", "exhale", "guided_breaths", *CUE_KEYS)
 STEP_KEYS = ("title", "intro", "say", "point", "pause", "sides", "switch", "hold", "massage", "rest", "repeat",
-             "cues", "breathe", *CUE_KEYS)
+             "cues", "breathe", "stretch", "cautions", "modes", *CUE_KEYS)
 BREATHE_KEYS = ("inhale", "exhale", "cycles")
-PLACEHOLDERS = ("side", "point", "location", "hold", "rest", "pause")
+PLACEHOLDERS = ("side", "point", "location", "find", "hold", "rest", "pause")
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 INLINE_PAUSE = re.compile(r"\[([^\[\]]*)\]")  # [2s] in narration; the timeline splits on it too
@@ -78,6 +80,18 @@ class Breathing:
 
 
 @dataclass(frozen=True)
+class StepCaution:
+    """A caution of the point library as a step speaks it: `say` for a point worked on one side
+    only, `first` on the first of its sides (it applies to both, and says what to do instead),
+    `remind` on every later side, so a listener who jumps to any chapter hears it."""
+
+    key: str
+    say: str
+    first: str
+    remind: str
+
+
+@dataclass(frozen=True)
 class Step:
     title: str  # may hold {side}; without it, each side's chapter gets " (side)"
     say: str = ""  # said for every side
@@ -92,10 +106,12 @@ class Step:
     cues: tuple[str, ...] = ()
     breathing: Breathing | None = None
     point: str = ""  # the point's code, when the step works on a point of the library
-    cautions: tuple[str, ...] = ()  # spoken once, before the first start cue
+    cautions: tuple[StepCaution, ...] = ()  # the point's and the step's own: on every side, before its start cue
     cue: Cues = Cues()
     rest_fixed: bool = False  # the narration names the rest ({rest}): --length keeps it
     pause_fixed: bool = False  # likewise for the pause
+    stretch_ms: tuple[int, int] | None = None  # --length may give the hold or massage (else the pause) this range
+    modes: tuple[str, ...] = ()  # the listening modes the step is spoken in; () for every mode
 
     @property
     def timed_ms(self) -> int | None:
@@ -105,7 +121,26 @@ class Step:
     def cue_for(self, press: int) -> str:
         if not self.cues:
             return ""
-        return self.cues[press] if len(self.cues) > 1 else self.cues[0]
+        if len(self.cues) == 1:
+            return self.cues[0]
+        return self.cues[press] if press < len(self.cues) else ""  # rounds --length added have no cue of their own
+
+
+@dataclass(frozen=True)
+class Session:
+    """`[session]`: how the routine asks to be built where the command line does not say
+    (`rlsaudio compose` writes one, so building its file again gives the same track). `places`
+    holds (key, line) for each key given, so an error can name it."""
+
+    mode: str | None = None
+    length_ms: int | None = None
+    tail_ms: int | None = None
+    voice: str | None = None
+    soundscape: str | None = None
+    soundscape_db: float | None = None
+    pacer: str | None = None
+    chime: bool | None = None
+    places: tuple[tuple[str, int | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,10 +152,12 @@ class Routine:
     album: str = ""
     pace: Pace = Pace()
     source: str = ""
-    # --length fits the pauses and rests (a routine) or the holds within these bounds (a composition).
-    hold_fit_ms: tuple[int, int] | None = None
+    # A composition: (step index, most presses) for each step whose presses --length may repeat in
+    # rounds. A routine's --length scales its pauses and rests and stretches what `stretch` allows.
+    rounds: tuple[tuple[int, int], ...] = ()
     # The routine's own additions to the pronunciation table: written word -> how the engine says it.
     pronounce: tuple[tuple[str, str], ...] = ()
+    session: Session = Session()
 
     @property
     def fixed_ms(self) -> int:
@@ -170,19 +207,20 @@ def check_routine(source: Source, library: "PointLibrary | None" = None) -> tupl
     check.keys(data, "", TOP_KEYS)
     title = check.text(data, "title", "", required=True)
     author = check.text(data, "author", "") or ""
-    description = check.text(data, "description", "", max_chars=2000) or ""
+    description = check.text(data, "description", "", max_chars=limits.MAX_DESCRIPTION_CHARS) or ""
     album = check.text(data, "album", "") or ""
     pace = _load_pace(check, data)
     pronounce = _load_pronounce(check, data)
+    session = _load_session(check, data)
     steps = _load_steps(check, data, pace, library)
     check.raise_if_any(RoutineError)
     routine = Routine(title or "", tuple(steps), author, description, album, pace, source.name,
-                      pronounce=pronounce)
+                      pronounce=pronounce, session=session)
     if routine.fixed_ms > limits.MAX_SESSION_MS:
         raise RoutineError(Problem(
             source.name,
             f"the session's holds, rests and pauses add up to {format_ms(routine.fixed_ms)}, "
-            f"more than the 12h allowed; shorten them or split the routine",
+            f"more than the {format_ms(limits.MAX_SESSION_MS)} allowed; shorten them or split the routine",
         ))
     return routine, check.warnings
 
@@ -193,16 +231,50 @@ def _load_pronounce(check: Checker, data: dict[str, Any]) -> tuple[tuple[str, st
     if table is None:
         return ()
     pairs = []
+    seen: dict[str, str] = {}
     for word, said in table.items():
         where = f"pronounce.{word}"
-        written = check.text_value(word, where, max_chars=80)
-        spoken = check.text_value(said, where, max_chars=200)
-        if written is not None and spoken is not None:
-            if not speakable(written) or not speakable(spoken):
-                check.problem(where, "needs letters or digits on both sides; write \"word\" = \"how to say it\"")
-                continue
-            pairs.append((written, spoken))
+        written = check.text_value(word, where, max_chars=limits.MAX_RESPELLING_CHARS)
+        spoken = check.text_value(said, where, max_chars=limits.MAX_RESPELLING_CHARS)
+        if written is None or spoken is None:
+            continue
+        if not speakable(written) or not speakable(spoken):
+            check.problem(where, "needs letters or digits on both sides; write \"word\" = \"how to say it\"")
+            continue
+        problem = limits.pronunciation_problem(written, spoken)  # the rule the speech stage applies: build agrees
+        folded = " ".join(written.split()).casefold()
+        if problem is None and folded in seen:
+            problem = f'is the same word as "{seen[folded]}"; keep one of them'
+        if problem:
+            check.problem(where, problem)
+            continue
+        seen[folded] = written
+        pairs.append((written, spoken))
     return tuple(pairs)
+
+
+def _load_session(check: Checker, data: dict[str, Any]) -> Session:
+    """`[session]`: mode, length, tail, voice, soundscape, soundscape_level, pacer and chime, checked
+    like the command-line options they stand for."""
+    table = check.table(data, "session")
+    if table is None:
+        return Session()
+    from .modes import PACERS, defaults, mode_names
+
+    check.keys(table, "session", SESSION_KEYS)
+    lo, hi = defaults()["soundscape_min_db"], defaults()["soundscape_max_db"]
+    session = Session(
+        mode=check.choice(table, "mode", "session", mode_names()),
+        length_ms=check.duration(table, "length", "session", max_ms=limits.MAX_SESSION_MS, what="length"),
+        tail_ms=check.duration(table, "tail", "session", max_ms=limits.MAX_TAIL_MS, what="tail"),
+        voice=check.text(table, "voice", "session", max_chars=limits.MAX_PATH_CHARS),
+        soundscape=check.text(table, "soundscape", "session", max_chars=limits.MAX_PATH_CHARS),
+        soundscape_db=check.number(table, "soundscape_level", "session", lo=lo, hi=hi),
+        pacer=check.choice(table, "pacer", "session", PACERS),
+        chime=check.boolean(table, "chime", "session"),
+        places=tuple((key, check.source.locator.line(f"session.{key}")) for key in SESSION_KEYS if key in table),
+    )
+    return session
 
 
 def _load_cues(check: Checker, table: dict[str, Any], place: str, default: Cues) -> Cues:
@@ -240,9 +312,11 @@ def _load_pace(check: Checker, data: dict[str, Any]) -> Pace:
     default = Pace()
     hold = check.duration(table, "hold", "pace", max_ms=limits.MAX_SPAN_MS)
     rest = check.duration(table, "rest", "pace", max_ms=limits.MAX_SPAN_MS)
-    inhale = check.duration(table, "inhale", "pace", min_ms=1000, max_ms=30_000, what="a breath")
-    exhale = check.duration(table, "exhale", "pace", min_ms=1000, max_ms=30_000, what="a breath")
-    guided = check.integer(table, "guided_breaths", "pace", lo=0, hi=1000)
+    inhale = check.duration(table, "inhale", "pace", min_ms=limits.MIN_BREATH_MS, max_ms=limits.MAX_BREATH_MS,
+                            what="a breath")
+    exhale = check.duration(table, "exhale", "pace", min_ms=limits.MIN_BREATH_MS, max_ms=limits.MAX_BREATH_MS,
+                            what="a breath")
+    guided = check.integer(table, "guided_breaths", "pace", lo=0, hi=limits.MAX_GUIDED_BREATHS)
     for key in ("countdown_cue", "halfway_cue"):
         _check_markup(check, f"pace.{key}", table.get(key) if isinstance(table.get(key), str) else "", set())
     return Pace(
@@ -269,7 +343,7 @@ def _load_steps(check: Checker, data: dict[str, Any], pace: Pace, library: "Poin
     if len(raw) > limits.MAX_STEPS:
         check.problem("steps", f"{len(raw)} steps, more than the {limits.MAX_STEPS} allowed; split the routine")
         return []
-    if library is None and any("point" in table for table in raw):
+    if library is None and any("point" in table or "cautions" in table for table in raw):
         from .points import load_library
 
         library = load_library()
@@ -280,7 +354,7 @@ def _load_steps(check: Checker, data: dict[str, Any], pace: Pace, library: "Poin
 def _point(check: Checker, table: dict[str, Any], place: str, library: "PointLibrary | None") -> "Point | None":
     if "point" not in table:
         return None
-    code = check.text(table, "point", place, max_chars=40)
+    code = check.text(table, "point", place, max_chars=limits.MAX_POINT_REF_CHARS)
     if code is None:
         return None
     assert library is not None
@@ -313,6 +387,9 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
     sides = _sides(check, table, place, point)
     breathing = _breathing(check, table, place, pace)
     cue = _load_cues(check, table, place, pace.cues)
+    modes = _modes(check, table, place)
+    own_cautions = _caution_keys(check, table, place, library)
+    stretch = _stretch(check, table, place)
 
     timed = hold if hold is not None else massage
     if hold is not None and massage is not None:
@@ -342,7 +419,7 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
         check.problem(f"{place}.intro", "intro is said once before the sides; without sides, put it in say")
     rest_ms = (rest if rest is not None else pace.rest_ms) if (repeat or 1) > 1 and timed is not None else 0
     available = {"side"} if sides else set()
-    available |= {"point", "location"} if point else set()
+    available |= {"point", "location", "find"} if point else set()
     available |= {"hold"} if timed is not None else set()
     available |= {"rest"} if rest_ms else set()
     available |= {"pause"} if pause else set()
@@ -357,6 +434,7 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
         if text and not speakable(_PLACEHOLDER.sub("x", INLINE_PAUSE.sub("", text))):
             name = key.split("[")[0]
             check.problem(f"{place}.{key}", f'has nothing to speak (no letters or digits); write words or remove "{name}"')
+    _check_stretch(check, place, stretch, timed, pause, " ".join((intro, say, *cues)))
     if not any((say, intro, timed, breathing and breathing.cycles, pause)) and len(check.problems) == before:
         check.problem(place, "the step has nothing to do; add say, hold, massage, breathe or pause")
     if len(check.problems) > before or (title is None and point is None):
@@ -368,6 +446,7 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
     def fill(text: str) -> str:
         if point is not None:
             text = text.replace("{point}", point.spoken).replace("{location}", point.location)
+            text = text.replace("{find}", point.find)
         for name, ms in durations.items():
             if ms:
                 text = text.replace("{" + name + "}", spoken_duration(ms))
@@ -378,13 +457,105 @@ def _load_step(check: Checker, table: dict[str, Any], place: str, pace: Pace,
         switch=fill(switch), hold_ms=hold, massage_ms=massage, rest_ms=rest_ms,
         repeat=repeat or 1, cues=tuple(fill(c) for c in cues), breathing=breathing,
         point=point.code if point else "",
-        cautions=tuple(library.cautions[c].say for c in point.cautions) if point and library else (),
+        cautions=_step_cautions(library, (*(point.cautions if point else ()), *own_cautions)),
         cue=replace(cue, start=_fill_opt(cue.start, fill), end=_fill_opt(cue.end, fill)),
         rest_fixed="{rest}" in narration, pause_fixed="{pause}" in narration,
+        stretch_ms=stretch, modes=modes,
     )
     _warn_stated_durations(check, place, step, (("intro", intro), ("say", say),
                                                 *((f"cues[{i}]", c) for i, c in enumerate(cues))))
     return step
+
+
+def _modes(check: Checker, table: dict[str, Any], place: str) -> tuple[str, ...]:
+    """`modes = ["bedtime"]`: the step is spoken in these listening modes only."""
+    if "modes" not in table:
+        return ()
+    from .modes import mode_names
+
+    known = mode_names()
+    value = table["modes"]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        check.problem(f"{place}.modes", f'expected a list like ["bedtime"], got {show_value(value)}')
+        return ()
+    for i, mode in enumerate(value):
+        if mode not in known:
+            check.problem(f"{place}.modes[{i}]", f"unknown mode {show_value(mode)}; "
+                                                  + hint(mode, known, lambda names: "use " + " or ".join(names)))
+            return ()
+    return tuple(dict.fromkeys(value))
+
+
+def _caution_keys(check: Checker, table: dict[str, Any], place: str,
+                  library: "PointLibrary | None") -> tuple[str, ...]:
+    """`cautions = ["ankles"]`: cautions of the point library a step carries without a point."""
+    if "cautions" not in table:
+        return ()
+    assert library is not None
+    value = table["cautions"]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        check.problem(f"{place}.cautions", f'expected a list like ["ankles"], got {show_value(value)}')
+        return ()
+    for i, key in enumerate(value):
+        if key not in library.cautions:
+            check.problem(f"{place}.cautions[{i}]", f"unknown caution {show_value(key)}; "
+                                                     + hint(key, list(library.cautions),
+                                                            lambda keys: "use " + ", ".join(keys)))
+            return ()
+    return tuple(value)
+
+
+def _step_cautions(library: "PointLibrary | None", keys: tuple[str, ...]) -> tuple[StepCaution, ...]:
+    if library is None:
+        return ()
+    out = []
+    for key in dict.fromkeys(keys):
+        caution = library.cautions[key]
+        out.append(StepCaution(key, caution.say, caution.first or caution.say, caution.remind or caution.say))
+    return tuple(out)
+
+
+def _stretch(check: Checker, table: dict[str, Any], place: str) -> tuple[int, int] | None:
+    """`stretch = ["1m", "2m"]`: the range --length may give the step's hold or massage (or, in a
+    step with neither, its pause)."""
+    if "stretch" not in table:
+        return None
+    value = table["stretch"]
+    where = f"{place}.stretch"
+    if not isinstance(value, list) or len(value) != 2:
+        check.problem(where, f'expected the shortest and longest, like ["1m", "2m"], got {show_value(value)}')
+        return None
+    ends = []
+    for i, item in enumerate(value):
+        try:
+            ends.append(check.range_ms(f"{where}[{i}]", parse_duration(item), 1, limits.MAX_SPAN_MS))
+        except ValueError as exc:
+            check.problem(f"{where}[{i}]", str(exc))
+            return None
+    lo, hi = ends
+    if lo is None or hi is None:
+        return None
+    if lo > hi:
+        check.problem(where, f"the shortest ({format_ms(lo)}) is longer than the longest ({format_ms(hi)}); "
+                             "swap them")
+        return None
+    return lo, hi
+
+
+def _check_stretch(check: Checker, place: str, stretch: tuple[int, int] | None, timed: int | None,
+                   pause: int | None, narration: str) -> None:
+    if stretch is None:
+        return
+    what, given, name = ("hold or massage", timed, "hold") if timed is not None else ("pause", pause, "pause")
+    if given is None:
+        check.problem(f"{place}.stretch", "stretch needs a hold, massage or pause in the same step to stretch")
+    elif not stretch[0] <= given <= stretch[1]:
+        check.problem(f"{place}.stretch", f"the step's {what} ({format_ms(given)}) is outside its stretch "
+                                          f"({format_ms(stretch[0])} to {format_ms(stretch[1])}); make the range "
+                                          "include it")
+    elif "{" + name + "}" in narration:
+        check.problem(f"{place}.stretch", f"the narration names the {what} with {{{name}}}, which must then stay "
+                                          f"true; remove stretch, or stop naming it")
 
 
 def _fill_opt(text: str | None, fill) -> str | None:
@@ -491,13 +662,15 @@ def _breathing(check: Checker, table: dict[str, Any], place: str, pace: Pace) ->
         return None
     where = f"{place}.breathe"
     check.keys(value, where, BREATHE_KEYS)
-    inhale = check.duration(value, "inhale", where, min_ms=1000, max_ms=30_000, what="a breath")
-    exhale = check.duration(value, "exhale", where, min_ms=1000, max_ms=30_000, what="a breath")
-    cycles = check.integer(value, "cycles", where, lo=1, hi=2000)
+    inhale = check.duration(value, "inhale", where, min_ms=limits.MIN_BREATH_MS, max_ms=limits.MAX_BREATH_MS,
+                            what="a breath")
+    exhale = check.duration(value, "exhale", where, min_ms=limits.MIN_BREATH_MS, max_ms=limits.MAX_BREATH_MS,
+                            what="a breath")
+    cycles = check.integer(value, "cycles", where, lo=1, hi=limits.MAX_BREATH_CYCLES)
     breathing = Breathing(inhale or pace.inhale_ms, exhale or pace.exhale_ms, cycles)
     if cycles is not None and cycles * breathing.cycle_ms > limits.MAX_SPAN_MS:
         check.problem(f"{where}.cycles", f"{cycles} cycles last {format_ms(cycles * breathing.cycle_ms)}, "
-                                         "more than the 4h allowed; use fewer cycles")
+                                         f"more than the {format_ms(limits.MAX_SPAN_MS)} allowed; use fewer cycles")
     return breathing
 
 
@@ -505,6 +678,7 @@ _NEEDS = {
     "side": 'needs sides in the same step; add sides = ["right", "left"]',
     "point": 'needs a point in the same step; add point = "SP 6"',
     "location": 'needs a point in the same step; add point = "SP 6"',
+    "find": 'needs a point in the same step; add point = "SP 6"',
     "hold": "needs a hold or massage in the same step",
     "rest": "needs a rest between repeated presses in the same step (repeat and rest)",
     "pause": "needs a pause in the same step",
@@ -548,10 +722,6 @@ def load_bundled(routine_id: str, library: "PointLibrary | None" = None) -> Rout
 def routine_source(ref: str) -> Source:
     """The parsed file of a bundled id (`acupressure`) or a path to a routine file."""
     source, _ = bundled.resolve(ref, ROUTINES, "routine", RoutineError,
-                                lambda r: "no such routine file or bundled routine; bundled: " + ", ".join(bundled_ids()))
+                                lambda r: "no such routine file or bundled routine; "
+                                          + hint(r, bundled_ids(), lambda ids: "bundled: " + ", ".join(ids)))
     return source
-
-
-def resolve_routine(ref: str, library: "PointLibrary | None" = None) -> Routine:
-    """A bundled id (`acupressure`) or a path to a routine file."""
-    return routine_from_source(routine_source(ref), library)

@@ -18,15 +18,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..base.errors import FitError, Problem
-from ..base.units import format_length, format_ms, ms_to_samples
-from .events import Chapter, Event, Span, SpeechLength, Style, Timeline, estimate_speech
-from .layout import Draft, _ChapterStart, _Mark, _Piece, lay_out, split_sentences
+from ..base.units import format_length, ms_to_samples
+from .events import Chapter, Event, Fitted, Span, SpeechLength, Style, Timeline, estimate_speech
+from .layout import Draft, Fitting, _ChapterStart, _Mark, _Piece, lay_out, split_sentences
 from .routine import Routine
 
-__all__ = ["Chapter", "Draft", "Event", "Span", "SpeechLength", "Style", "Timeline", "build_timeline",
-           "estimate_speech", "lay_out", "length_range", "split_sentences"]
-
-FIT_MIN, FIT_MAX = 0.25, 4.0
+__all__ = ["Chapter", "Draft", "Event", "Fitted", "Fitting", "Span", "SpeechLength", "Style", "Timeline",
+           "build_timeline", "estimate_speech", "fit_draft", "lay_out", "length_range", "split_sentences"]
 
 
 def _resolve_span(span: _Piece, speech_len: SpeechLength) -> list[_Piece]:
@@ -66,16 +64,15 @@ def _resolve_span(span: _Piece, speech_len: SpeechLength) -> list[_Piece]:
 
 def build_timeline(draft: Draft, speech_len: SpeechLength, *, target_ms: int | None = None,
                    where: Problem | None = None) -> Timeline:
-    """Time a laid-out routine. With `target_ms`, the routine's pauses and rests (or a composition's
-    holds) are fitted to hit that length exactly; `where` locates the request in errors."""
-    routine, style = draft.routine, draft.style
-    if target_ms is not None and routine.hold_fit_ms is not None:
-        holds = _fit_holds(draft, speech_len, ms_to_samples(target_ms), where)
-        draft = lay_out(routine, style, holds)
+    """Time a laid-out routine. With `target_ms`, what --length may change (a routine's pauses,
+    unnamed rests and stretchable holds; a composition's rounds and presses) is fitted to hit that
+    length exactly; `where` locates the request in errors."""
+    fitted: tuple = ()
+    if target_ms is not None:
+        draft = fit_draft(draft, speech_len, ms_to_samples(target_ms), where)
+        fitted = draft.fitted()
     pieces = _realise(draft, speech_len)
-    if target_ms is not None and routine.hold_fit_ms is None:
-        _fit(pieces, ms_to_samples(target_ms), routine, where)
-    return _assemble(routine.title, pieces, style)
+    return replace(_assemble(draft.routine.title, pieces, draft.style), fitted=fitted)
 
 
 def _realise(draft: Draft, speech_len: SpeechLength) -> list[_Piece]:
@@ -91,6 +88,122 @@ def _realise(draft: Draft, speech_len: SpeechLength) -> list[_Piece]:
     return out
 
 
+# --------------------------------------------------------------------------- fitting to a length
+
+
+def fit_draft(draft: Draft, speech_len: SpeechLength, target: int, where: Problem | None = None) -> Draft:
+    """The layout that lasts exactly `target` samples, or FitError with the lengths that work."""
+    if draft.routine.rounds:
+        draft = _choose_rounds(draft, speech_len, target, where)
+    fixed, items = _fit_items(draft, speech_len)
+    if not fixed + sum(lo for _, lo, _ in items) <= target <= fixed + sum(hi for _, _, hi in items):
+        shortest, longest = length_range(draft, speech_len)
+        raise _fit_error(draft.routine, target, shortest, longest, _how(draft), where)
+    lengths = solve(items, target - fixed)
+    return lay_out(draft.routine, draft.style, Fitting(draft.fitting.repeats, dict(enumerate(lengths))))
+
+
+def length_range(draft: Draft, speech_len: SpeechLength) -> tuple[int, int]:
+    """The shortest and longest the session can last under --length, in samples."""
+    if draft.routine.rounds:
+        fewest, most = (_with_rounds(draft, k) for k in (0, len(_round_schedule(draft.routine))))
+        return _bounds(fewest, speech_len)[0], _bounds(most, speech_len)[1]
+    return _bounds(draft, speech_len)
+
+
+def _fit_items(draft: Draft, speech_len: SpeechLength) -> tuple[int, list[tuple[int, int, int]]]:
+    """What --length cannot change, and (length, shortest, longest) of each piece it can, in order."""
+    fixed, items = 0, []
+    for p in draft.pieces:
+        length = p.length if p.length is not None else speech_len(p.text, p.rate)
+        if p.fit is None:
+            fixed += length
+        else:
+            items.append((length, *p.fit))
+    return fixed, items
+
+
+def _bounds(draft: Draft, speech_len: SpeechLength) -> tuple[int, int]:
+    fixed, items = _fit_items(draft, speech_len)
+    return fixed + sum(lo for _, lo, _ in items), fixed + sum(hi for _, _, hi in items)
+
+
+def solve(items: list[tuple[int, int, int]], total: int) -> list[int]:
+    """Lengths, one per (base, shortest, longest), that add up to `total`: every base scaled by one
+    factor, each clamped to its own range, then the rounding remainder given where there is room."""
+    def scaled(f: float) -> list[int]:
+        return [min(max(round(f * base), lo), hi) for base, lo, hi in items]
+
+    low, high = 0.0, max((hi / base for base, _, hi in items if base), default=1.0) + 1.0
+    for _ in range(200):  # the sum grows with the factor: halve the interval until it is exact enough
+        middle = (low + high) / 2
+        if sum(scaled(middle)) < total:
+            low = middle
+        else:
+            high = middle
+    lengths = scaled(high)
+    left = total - sum(lengths)
+    for i in sorted(range(len(items)), key=lambda i: -lengths[i]):  # the longest pieces take the remainder
+        _, lo, hi = items[i]
+        step = max(lo - lengths[i], min(left, hi - lengths[i]))
+        lengths[i] += step
+        left -= step
+    return lengths
+
+
+def _how(draft: Draft) -> str:
+    if draft.routine.rounds:
+        return "with its points pressed in rounds within the sources' limits"
+    stretches = any(p.fit is not None and p.kind == "span" for p in draft.pieces)
+    stretched = " and its holds and massages stretched where allowed" if stretches else ""
+    return "with its pauses and rests scaled" + stretched
+
+
+def _round_schedule(routine: Routine) -> list[int]:
+    """The steps that get one more press, in turn, as a composition grows: step after step, round
+    after round, each up to its most."""
+    counts = {index: routine.steps[index].repeat for index, _ in routine.rounds}
+    order = []
+    while True:
+        grown = [index for index, most in routine.rounds if counts[index] < most]
+        if not grown:
+            return order
+        for index in grown:
+            counts[index] += 1
+            order.append(index)
+
+
+def _with_rounds(draft: Draft, k: int) -> Draft:
+    """The composition with the first `k` presses of its schedule added."""
+    repeats = {index: draft.routine.steps[index].repeat for index, _ in draft.routine.rounds}
+    for index in _round_schedule(draft.routine)[:k]:
+        repeats[index] += 1
+    return lay_out(draft.routine, draft.style, Fitting(repeats))
+
+
+def _choose_rounds(draft: Draft, speech_len: SpeechLength, target: int, where: Problem | None) -> Draft:
+    """The fewest rounds whose presses, at their longest, reach `target`: a longer session presses
+    more rounds, not longer, and rests stay as they are. When a press more would overshoot, the
+    rounds before it stretch their flexible pauses instead."""
+    schedule = _round_schedule(draft.routine)
+
+    def comfortable(d: Draft) -> int:  # presses at their longest, every other piece as written
+        fixed, _ = _fit_items(d, speech_len)
+        return fixed + sum(p.fit[1] if p.kind == "span" else p.length or 0 for p in d.pieces if p.fit is not None)
+
+    low, high = 0, len(schedule)
+    while low < high:
+        middle = (low + high) // 2
+        if target <= comfortable(_with_rounds(draft, middle)):
+            high = middle
+        else:
+            low = middle + 1
+    chosen = _with_rounds(draft, low)
+    if low and target < _bounds(chosen, speech_len)[0]:
+        chosen = _with_rounds(draft, low - 1)
+    return chosen
+
+
 def _fit_error(routine: Routine, target: int, shortest: int, longest: int, how: str, where: Problem | None) -> FitError:
     from_file = where is not None and not where.file.startswith("--")
     message = (f"cannot fit {routine.title!r} to {format_length(target)}: {how} it can last from "
@@ -98,65 +211,6 @@ def _fit_error(routine: Routine, target: int, shortest: int, longest: int, how: 
                f"{'length' if from_file else '--length'} in that range")
     base = where if from_file and where is not None else Problem(routine.source or routine.title, "")
     return FitError(replace(base, message=message))
-
-
-def _scale_bounds(pieces: list[_Piece]) -> tuple[int, int, int, int]:
-    """(fixed, flexible, shortest, longest) samples of a routine whose pauses and rests scale."""
-    flexible = [p for p in pieces if p.flexible]
-    base = sum(p.length or 0 for p in flexible)
-    fixed = sum(p.length or 0 for p in pieces) - base
-    shortest = fixed + sum(round((p.length or 0) * FIT_MIN) for p in flexible)
-    longest = fixed + sum(round((p.length or 0) * FIT_MAX) for p in flexible)
-    return fixed, base, shortest, longest
-
-
-def length_range(draft: Draft, speech_len: SpeechLength) -> tuple[int, int]:
-    """The shortest and longest length (samples, as a target length counts them) that
-    `build_timeline` can fit this draft to: what `--length` accepts."""
-    if draft.routine.hold_fit_ms is not None:
-        fixed, n, lo, hi = _hold_bounds(draft, speech_len)
-        return (fixed + n * lo, fixed + n * hi) if n else (fixed, fixed)
-    _, _, shortest, longest = _scale_bounds(_realise(draft, speech_len))
-    return shortest, longest
-
-
-def _fit(pieces: list[_Piece], target: int, routine: Routine, where: Problem | None) -> None:
-    flexible = [p for p in pieces if p.flexible]
-    fixed, base, shortest, longest = _scale_bounds(pieces)
-    if not shortest <= target <= longest:
-        raise _fit_error(routine, target, shortest, longest, "with its pauses and rests scaled", where)
-    if not flexible:
-        return
-    factor = (target - fixed) / base
-    for p in flexible:
-        p.length = round((p.length or 0) * factor)
-    # Rounding leaves a few samples over or under: give them to the longest flexible piece.
-    longest_piece = max(flexible, key=lambda p: p.length or 0)
-    longest_piece.length = (longest_piece.length or 0) + target - fixed - sum(p.length or 0 for p in flexible)
-
-
-def _fit_holds(draft: Draft, speech_len: SpeechLength, target: int, where: Problem | None) -> list[int]:
-    """A composition's holds, equal to the sample but for a remainder, so the session lasts `target`.
-
-    What surrounds the holds does not depend on their length (cues inside a hold never lengthen
-    it), so one layout measures it: target = fixed + sum(holds)."""
-    assert draft.routine.hold_fit_ms is not None
-    lo_ms, hi_ms = draft.routine.hold_fit_ms
-    fixed, n, lo, hi = _hold_bounds(draft, speech_len)
-    if n == 0 or not fixed + n * lo <= target <= fixed + n * hi:
-        how = f"with holds of {format_ms(lo_ms)} to {format_ms(hi_ms)} per side"
-        raise _fit_error(draft.routine, target, fixed + n * lo, fixed + n * hi, how, where)
-    each, extra = divmod(target - fixed, n)
-    return [each + (1 if i < extra else 0) for i in range(n)]
-
-
-def _hold_bounds(draft: Draft, speech_len: SpeechLength) -> tuple[int, int, int, int]:
-    """(fixed, number of holds, shortest hold, longest hold) samples of a composition."""
-    assert draft.routine.hold_fit_ms is not None
-    lo_ms, hi_ms = draft.routine.hold_fit_ms
-    holds = [p for p in draft.pieces if p.kind == "span" and p.fit_hold]
-    total = sum(p.length or 0 for p in _realise(draft, speech_len))
-    return total - sum(p.length or 0 for p in holds), len(holds), ms_to_samples(lo_ms), ms_to_samples(hi_ms)
 
 
 def _assemble(title: str, pieces: list[_Piece], style: Style) -> Timeline:

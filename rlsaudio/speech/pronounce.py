@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..base import limits
 from ..base.errors import InputError, Problem
 from ..data import data_table
 
@@ -38,9 +39,7 @@ if TYPE_CHECKING:
 VERSION = 1
 TABLE = "pronunciations.toml"
 ALL = "all"
-MAX_RULE_CHARS = 80
 
-_WORD = re.compile(r"\w", re.UNICODE)
 # A whole word: no letter or digit right before, none right after; "valerian's" still matches
 # "valerian", but "don" never matches inside "don't".
 _BEFORE = r"(?<![\w'’])"
@@ -188,11 +187,5 @@ def check_table(data: Any, name: str) -> dict[str, dict[str, str]]:
 
 
 def rule_problem(word: Any, respelling: Any) -> str | None:
-    """Why `word = respelling` cannot be a pronunciation rule, or None when it can."""
-    if not isinstance(word, str) or not _WORD.search(word) or len(word) > MAX_RULE_CHARS:
-        return f"a word or phrase of at most {MAX_RULE_CHARS} characters, with at least one letter"
-    if not isinstance(respelling, str) or not respelling.strip() or len(respelling) > MAX_RULE_CHARS:
-        return f'expected a respelling like "vuh-LEER-ee-un" (text of 1 to {MAX_RULE_CHARS} characters)'
-    if word != word.strip() or respelling != respelling.strip():
-        return "has spaces at its start or end; remove them"
-    return None
+    """Why `word = respelling` cannot be a pronunciation rule (limits.py holds the one rule)."""
+    return limits.pronunciation_problem(word, respelling)

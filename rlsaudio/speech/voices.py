@@ -11,6 +11,7 @@ from typing import Any
 
 from ..base import bundled
 from ..base.errors import EngineError, Problem, VoiceError, at_origin
+from ..base.suggest import hint
 from ..base.tomlfile import Checker, Source
 from ..data import data_file
 from .engines.base import engine_class, engine_names, get_engine
@@ -30,8 +31,8 @@ def load_profile(ref: str) -> VoiceProfile:
     """A bundled profile name (`joe`) or a path to a profile file."""
     source, name = bundled.resolve(
         ref, PROFILES, "voice profile", VoiceError,
-        lambda r: "unknown voice; available voices: " + ", ".join(available_voice_names())
-        + " (or give a profile file path)")
+        lambda r: "unknown voice; " + hint(r, available_voice_names(), lambda names: "available voices: "
+                                           + ", ".join(names) + " (or give a profile file path)"))
     return profile_from_source(source, name)
 
 

@@ -110,7 +110,7 @@ def test_massage_mode_cues(renders):
     said = [e["text"] for e in speech_events(plan)]
     assert said.count("Press.") == 4 and said.count("And release.") == 5
     assert "Now switch to your left side." in said
-    assert said.count("Thirty seconds left.") == 1  # only the 65 s massage is 60 s or more
+    assert said.count("Thirty seconds left.") == 0  # a 65 s massage needs no countdown (modes.toml: 2.5 min or more)
     tones = [e for e in plan["events"] if e["kind"] == "tone"]
     assert len([t for t in tones if t["duration"] < 1.0]) == 5  # a chime before every start cue
     assert tones[-1]["duration"] == 4.0  # the closing bell
@@ -182,18 +182,19 @@ def test_breathing_cycles_are_exact_in_the_render(renders):
     first_in = next(i for i, e in enumerate(inside) if e.get("text") == "Breathe in.")
     cues = [e for e in inside[first_in:] if e["kind"] != "silence"]
     span_start = cues[0]["start"]
-    # planned: in at 0, 10, 20, ..., out at 4, 14, 24, ...: two spoken cycles, then pacer tones
-    assert [round(e["start"] - span_start, 3) for e in cues] == [t + d for t in range(0, 50, 10) for d in (0, 4)]
-    assert [e["kind"] for e in cues] == ["speech"] * 4 + ["tone"] * 6
+    # planned: in at 0, 10, ..., out at 4, 14, ...: two spoken cycles, the third says once what the tones
+    # mean, then pacer tones
+    assert [round(e["start"] - span_start, 3) for e in cues] == [0, 4, 10, 14, 20, 30, 34, 40, 44]
+    assert [e["kind"] for e in cues] == ["speech"] * 5 + ["tone"] * 4
+    assert cues[4]["text"] == "Now follow the tones: rising, breathe in; falling, breathe out."
 
     def onset(e):  # where the cue's own rise crosses half its peak
         x = _segment(audio, e["start"] - 0.01, e["start"] + 0.5)
         return e["start"] - 0.01 + np.flatnonzero(np.abs(x) > 0.5 * np.abs(x).max())[0] / SR
 
     # measured: every cycle is exactly inhale + exhale = 10 s (cues of the same kind compared)
-    for a, b in zip(cues, cues[2:]):
-        if a["kind"] == b["kind"]:
-            assert abs((onset(b) - onset(a)) - 10.0) < 0.02, (a, b)
+    for a, b in ((0, 2), (1, 3), (5, 7), (6, 8)):
+        assert abs((onset(cues[b]) - onset(cues[a])) - 10.0) < 0.02, (cues[a], cues[b])
 
 
 def test_length_fits_the_render(runner, write, tmp_path, fake_voice):

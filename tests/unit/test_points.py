@@ -43,7 +43,7 @@ def test_spoken_names(lib):
     assert [lib.spoken(code) for code in ORDER] == [
         "Bladder 40", "Governing Vessel 26", "Gallbladder 20", "Gallbladder 21", "Governing Vessel 20",
         "Kidney 3", "Lung 7", "Liver 2", "Liver 3", "Spleen 6", "Spleen 12", "Stomach 36",
-        "the heart reflexology point", "the outer area beside the heart point", "the knee and leg reflexology point",
+        "the heart reflexology point", "the outer area of the left sole", "the knee and leg reflexology point",
         "the sciatic reflexology point", "the foot reflexology point", "the ball of the foot"]
 
 
@@ -97,6 +97,7 @@ def test_every_location_is_the_sources_own_words(lib):
     ("HEART", "heart"), ("the heart reflexology point", "heart"), ("heart reflexology point", "heart"),
     ("outer area", "outer-area"), ("ball of foot", "ball-of-foot"), ("the ball of the foot", "ball-of-foot"),
     ("knee-leg", "knee-leg"), ("the sciatic reflexology point", "sciatic"),
+    ("Sanyinjiao", "SP 6"), ("sanyinjiao", "SP 6"), ("Weizhong", "B 40"), ("Renzhong", "GV 26"),  # the page's names
 ])
 def test_lookup(lib, query, code):
     assert lib.lookup(query).code == code
@@ -104,9 +105,20 @@ def test_lookup(lib, query, code):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("SP 66", 'unknown point "SP 66"; did you mean "SP 6"?'),
     ("hart", 'unknown point "hart"; did you mean "heart"?'),
-    ("Stomach 63", 'unknown point "Stomach 63"; did you mean "Stomach 36"?'),
+    ("Spleeen 6", 'unknown point "Spleeen 6"; did you mean "Spleen 6"?'),
+    ("Sanyinjao", 'unknown point "Sanyinjao"; did you mean "Sanyinjiao"?'),
+    # a suggestion never sends someone to another body site: it says what the library holds
+    ("SP 66", 'unknown point "SP 66"; of the Spleen channel the library holds only SP 6 and SP 12 '
+               "(see rlsaudio points)"),
+    ("SP 10", 'unknown point "SP 10"; of the Spleen channel the library holds only SP 6 and SP 12 '
+               "(see rlsaudio points)"),
+    ("SP 9", 'unknown point "SP 9"; of the Spleen channel the library holds only SP 6 and SP 12 (see rlsaudio points)'),
+    ("BL 60", 'unknown point "BL 60"; of the Bladder channel the library holds only B 40 (see rlsaudio points)'),
+    ("GV 2", 'unknown point "GV 2"; of the Governing Vessel channel the library holds only GV 26 and GV 20 '
+             "(see rlsaudio points)"),
+    ("Stomach 63", 'unknown point "Stomach 63"; of the Stomach channel the library holds only ST 36 '
+                   "(see rlsaudio points)"),
     ("xyz", "unknown point \"xyz\"; known points: " + ", ".join(ORDER)),
 ])
 def test_unknown_code(lib, query, message):
@@ -125,12 +137,42 @@ def test_bundled_library_is_cached():
 
 def test_cautions(lib):
     carried = {p.code: p.cautions for p in lib.points if p.cautions}
-    assert carried == {"B 40": ("light",), "GB 21": ("pregnancy",), "SP 6": ("pregnancy",), "SP 12": ("light",)}
-    assert lib.cautions["pregnancy"].say == "If you are pregnant, skip this point."
-    assert lib.cautions_of("sp6") == (lib.cautions["pregnancy"],) and lib.cautions_of("K 3") == ()
+    assert carried == {"B 40": ("light",), "GB 21": ("pregnancy",), "K 3": ("ankles",), "LV 2": ("feet",),
+                       "LV 3": ("feet",), "SP 6": ("pregnancy",), "SP 12": ("light",), "heart": ("feet",),
+                       "outer-area": ("feet",), "knee-leg": ("ankles",), "sciatic": ("ankles",), "foot": ("ankles",),
+                       "ball-of-foot": ("feet",)}
+    pregnancy = lib.cautions["pregnancy"]
+    assert pregnancy.say == "If you are pregnant, skip this point, and rest until the next one."
+    assert pregnancy.first == "If you are pregnant, skip this point on both sides, and rest until the next point."
+    assert pregnancy.remind == "If you are pregnant, keep resting."
+    assert lib.cautions_of("sp6") == (pregnancy,) and lib.cautions_of("GV 20") == ()
     for caution in lib.cautions.values():
-        assert caution.say and caution.text and caution.safety
+        assert caution.say and caution.first and caution.remind and caution.text and caution.safety
+        assert "both" in caution.first and len(caution.remind) < len(caution.first)
     assert "pulse" in lib.cautions["light"].say and "varicose" in lib.cautions["light"].say
+    assert lib.cautions["light"].longest_press_ms == 60_000  # B 40 and SP 12: a minute at a time, lightly
+    for key in ("feet", "ankles"):
+        assert "diabetes or less feeling in your feet" in lib.cautions[key].say
+        assert "ask your doctor or podiatrist first" in lib.cautions[key].safety
+    assert "pregnant" in lib.cautions["ankles"].say and "gently" in lib.cautions["ankles"].say
+
+
+def test_a_points_file_s_text_is_text_never_narration_markup():
+    """Point text is spoken as it is: a pause marker or a placeholder in any field is refused at
+    load, with its line, never interpreted (a [3h] pause, a {side} swap, a [big] that broke compose)."""
+    for key, value in (("location", "on the sole [big]"), ("find", "x [3h] y"), ("region", "the {side} sole"),
+                       ("spoken", "Kidney [2s] 1"), ("name", "Yong}quan"), ("limb", "{side} foot"),
+                       ("note", "see [1]"), ("code", "KI[1]")):
+        lines = [line for line in USER_POINT.strip().splitlines() if not line.startswith(f"{key} = ")]
+        lines.insert(1, f'{key} = "{value}"')  # right after [[points]]
+        with pytest.raises(PointsError) as info:
+            user("\n".join(lines) + "\n")
+        (line,) = info.value.lines()
+        assert line.startswith(f"my.toml:2: points[0].{key}: contains ") and "would read as markup" in line, line
+    caution = '[cautions.calm]\nsay = "Go [5s] gently."\ntext = "Gently."\nsafety = "Gently."\n'
+    with pytest.raises(PointsError) as info:
+        user(caution + USER_POINT)
+    assert info.value.lines()[0].startswith('my.toml:2: cautions.calm.say: contains "["')
 
 
 # --------------------------------------------------------------------------- figures
@@ -282,7 +324,7 @@ CATALOGUE = {
     "unknown key": (
         USER_POINT + 'colour = "red"\n',
         'my.toml:11: points[0].colour: unknown key; allowed keys: code, aliases, note, name, spoken, kind, source, '
-        'region, location, find, laterality, figure, right, left, at, cautions',
+        'region, location, find, say_location, limb, laterality, figure, right, left, at, cautions',
     ),
     "unknown top-level key": (
         USER_POINT + "[point]\n",

@@ -5,7 +5,7 @@ import pickle
 import re
 
 import pytest
-from places import DATA
+from places import DATA, PACKAGE
 
 from rlsaudio.base.errors import InputError
 from rlsaudio.cli import cli
@@ -157,6 +157,10 @@ def test_the_bundled_table_loads_and_its_words_are_the_sources(library):
     text = " ".join(p.read_text(encoding="utf-8") for p in sources).casefold()
     text += " " + " ".join(p.spoken for p in library.points).casefold()
     text += " " + " ".join(library.channels.values()).casefold()
+    # and what the bundled routines and rlsaudio's own words add (the safety words)
+    routines = (PACKAGE / "data" / "routines").glob("*.toml")
+    text += " " + " ".join(p.read_text(encoding="utf-8") for p in routines).casefold()
+    text += " " + (PACKAGE / "data" / "narration.toml").read_text(encoding="utf-8").casefold()
     for section in data.values():
         for word in section:
             assert word.casefold() in text, f"{word!r} is in no source text"

@@ -76,19 +76,21 @@ def test_massage_is_exact_and_gets_a_time_left_cue():
         [[steps]]
         title = "Ankle"
         say = "Massage the ankle."
-        massage = "1m30s"
+        massage = "2m30s"
     ''')
     (start,), (end,) = speech(tl, "Press and massage."), speech(tl, "And release.")
-    assert end.start - start.end == 90 * SR
+    assert end.start - start.end == 150 * SR
     (left,) = speech(tl, "Thirty seconds left.")
     assert end.start - left.start == 30 * SR
     assert left.gain_db < 0  # quiet
     assert {e.reason for e in tl.events if start.end <= e.start < end.start and e.kind == "silence"} == {"massage"}
 
 
-def test_short_holds_get_no_time_left_cue():
-    tl = build('title = "T"\n[[steps]]\ntitle = "A"\nhold = 59\n')
-    assert not speech(tl, "Thirty seconds left.")
+def test_holds_shorter_than_the_mode_s_countdown_minimum_get_no_time_left_cue():
+    assert MASSAGE.time_left_min_ms == 150_000  # data/modes.toml: a 2-minute hold needs no countdown
+    for hold in (59, 120, 149):
+        tl = build(f'title = "T"\n[[steps]]\ntitle = "A"\nhold = {hold}\n')
+        assert not speech(tl, "Thirty seconds left."), hold
 
 
 def test_pause_is_silence_after_everything_else():
@@ -156,16 +158,20 @@ def test_breathing_exercise_lasts_exactly_its_cycles():
         breathe = { inhale = 4, exhale = 6, cycles = 5 }
     ''')
     span = [e for e in tl.events if e.reason in ("breath", "breath-in", "breath-out")
-            or e.text in ("Breathe in.", "And out.")]
+            or e.text in ("Breathe in.", "And out.", "Now follow the tones: rising, breathe in; falling, breathe out.")]
     start = span[0].start
     assert sum(e.length for e in span) == 50 * SR
     ins = [e.start - start for e in span if e.text == "Breathe in." or e.reason == "breath-in"]
     outs = [e.start - start for e in span if e.text == "And out." or e.reason == "breath-out"]
-    assert ins == [c * 10 * SR for c in range(5)]  # every cycle is exactly inhale + exhale
-    assert outs == [c * 10 * SR + 4 * SR for c in range(5)]
+    # every cycle is exactly inhale + exhale; the third explains the tones that pace the rest
+    assert ins == [c * 10 * SR for c in (0, 1, 3, 4)]
+    assert outs == [c * 10 * SR + 4 * SR for c in (0, 1, 3, 4)]
     assert [e.kind for e in span if e.start - start < 20 * SR].count("speech") == 4  # two guided cycles
+    (explained,) = [e for e in span if e.text == "Now follow the tones: rising, breathe in; falling, breathe out."]
+    assert explained.start - start == 20 * SR
     tones = [e for e in span if e.kind == "tone"]
     assert [(t.reason, t.length) for t in tones[:2]] == [("breath-in", 4 * SR), ("breath-out", 6 * SR)]
+    assert tones[0].start - start == 30 * SR
 
 
 def test_breathing_with_silent_pacer():
@@ -177,14 +183,33 @@ def test_breathing_with_silent_pacer():
 
 
 def test_breathing_inside_a_hold_never_lengthens_it():
-    tl = build('title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hold."\nhold = "2m"\nbreathe = true\n')
+    tl = build('title = "T"\n[[steps]]\ntitle = "A"\nsay = "Hold."\nhold = "3m"\nbreathe = true\n')
     (press,), (release,) = speech(tl, "Press."), speech(tl, "And release.")
-    assert release.start - press.end == 120 * SR
+    assert release.start - press.end == 180 * SR
     inside = [e for e in tl.events if press.end <= e.start < release.start]
     assert [e.start - press.end for e in inside if e.text == "Breathe in."] == [0, 10 * SR]
     assert any(e.reason == "breath-in" for e in inside)
     (left,) = [e for e in inside if e.text == "Thirty seconds left."]
-    assert left.start - press.end == 90 * SR  # the cue wins over the breath tone it meets
+    assert left.start - press.end == 150 * SR  # the cue wins over the breath tone it meets
+
+
+def test_the_tones_are_explained_once_in_a_session():
+    tl = build('''
+        title = "T"
+        [[steps]]
+        title = "Breathe"
+        breathe = { cycles = 4 }
+        [[steps]]
+        title = "Hold"
+        hold = "1m"
+        breathe = true
+    ''')
+    said = [e.text for e in tl.events if e.kind == "speech"]
+    assert said.count("Now follow the tones: rising, breathe in; falling, breathe out.") == 1
+    assert said.count("Breathe in.") == 4  # each breathing span still starts with its guided breaths
+    silent = build('title = "T"\n[[steps]]\ntitle = "B"\nbreathe = { cycles = 4 }\n',
+                   style_for(ModeOptions("massage", pacer="silence"), VOICE))
+    assert not [e for e in silent.events if "tones" in e.text]  # no tones, nothing to explain
 
 
 def test_chapters_start_on_the_first_sound_of_a_step():
@@ -283,3 +308,110 @@ def test_golden_timelines(routine_id):
     if os.environ.get("RLSAUDIO_UPDATE_GOLDEN"):
         path.write_text(actual, encoding="utf-8")
     assert actual == path.read_text(encoding="utf-8"), "run RLSAUDIO_UPDATE_GOLDEN=1 scripts/test to accept changes"
+
+
+def test_length_stretches_what_stretch_allows_and_keeps_what_is_named():
+    text = '''
+        title = "T"
+        [[steps]]
+        title = "Wash"
+        say = "You have {pause} to wash."
+        pause = "3m"
+        [[steps]]
+        title = "Rub"
+        say = "Rub your foot."
+        massage = "3m"
+        stretch = ["2m", "5m"]
+        [[steps]]
+        title = "Rest"
+        say = "Rest now."
+        pause = "30s"
+    '''
+    natural = build(text).length // SR
+    for target in (natural - 60, natural + 60, natural + 150, natural + 200):
+        tl = build(text, target_ms=target * 1000)
+        assert tl.length == target * SR
+        spans: dict[str, list[float]] = {}
+        for s in tl.spans:
+            spans.setdefault(s.kind, []).append((s.end - s.start) / SR)
+        assert spans["pause"][0] == 180.0  # named: the wash keeps its three minutes
+        (massage,), rest = spans["massage"], spans["pause"][1]
+        assert 120 <= massage <= 300 and 7.5 <= rest <= 120
+        if massage < 300 and rest < 120:  # one factor for both, within their ranges
+            assert massage / 180 == pytest.approx(rest / 30, abs=1e-4)
+    assert spans["massage"] == [300.0]  # the longest: the massage at its stretch's end, the rest takes the rest
+    with pytest.raises(FitError) as info:
+        build(text, target_ms=3_600_000)
+    (line,) = info.value.lines()
+    assert "with its pauses and rests scaled and its holds and massages stretched where allowed" in line
+
+
+def test_the_fit_solver_scales_by_one_factor_within_each_range():
+    from rlsaudio.script.timeline import solve
+
+    assert solve([(100, 50, 200), (100, 100, 100)], 250) == [150, 100]
+    assert solve([(100, 25, 400), (300, 300, 600)], 700) == [100 + 100, 500] or sum(
+        solve([(100, 25, 400), (300, 300, 600)], 700)) == 700
+    lengths = solve([(10, 3, 40), (20, 5, 80), (7, 7, 7)], 101)
+    assert sum(lengths) == 101 and lengths[2] == 7 and all(lo <= x <= hi for x, (_, lo, hi) in
+                                                             zip(lengths, [(10, 3, 40), (20, 5, 80), (7, 7, 7)]))
+
+
+def test_a_step_is_spoken_only_in_the_modes_it_names():
+    text = '''
+        title = "T"
+        [[steps]]
+        title = "Day"
+        say = "Walk today."
+        modes = ["massage"]
+        [[steps]]
+        title = "Night"
+        say = "Sleep now."
+        modes = ["bedtime"]
+        [[steps]]
+        title = "Both"
+        say = "Breathe."
+    '''
+    assert [c.title for c in build(text).chapters] == ["Day", "Both"]
+    assert [c.title for c in build(text, BEDTIME).chapters] == ["Night", "Both"]
+
+
+def test_a_caution_is_said_on_every_side_first_for_all_sides_then_as_a_reminder():
+    tl = build('''
+        title = "T"
+        [[steps]]
+        point = "SP 6"
+        hold = 5
+        [[steps]]
+        point = "K 3"
+        sides = ["right"]
+        hold = 5
+        [[steps]]
+        title = "Ankle"
+        sides = ["right", "left"]
+        cautions = ["ankles"]
+        massage = 5
+        [[steps]]
+        point = "K 3"
+        sides = ["left"]
+        hold = 5
+        [[steps]]
+        point = "heart"
+        hold = 5
+    ''')
+    said = {c.title: [e.text for e in tl.events if e.kind == "speech" and c.start <= e.start < c.end]
+            for c in tl.chapters}
+    from rlsaudio.script.points import load_library
+
+    cautions = load_library().cautions
+    pregnancy, ankles, feet = cautions["pregnancy"], cautions["ankles"], cautions["feet"]
+    assert pregnancy.first in said[tl.chapters[0].title] and pregnancy.remind in said[tl.chapters[1].title]
+    assert ankles.first in said["K 3: a finger width behind the ankle (right)"]  # K 3 is on two steps
+    assert ankles.remind in said["K 3: a finger width behind the ankle (left)"]
+    assert ankles.first in said["Ankle (right)"] and ankles.remind in said["Ankle (left)"]
+    assert feet.say in said[tl.chapters[-1].title]  # the heart point, on one side only: the caution as it is
+    for title, texts in said.items():
+        caution = next(i for i, t in enumerate(texts) if t in (pregnancy.first, pregnancy.remind, ankles.first,
+                                                                   ankles.remind, feet.say))
+        start = next(i for i, t in enumerate(texts) if t in ("Press.", "Press and massage."))
+        assert caution < start, title
