@@ -97,7 +97,7 @@ def plan_track(request: TrackRequest, *, need_voice: bool = True) -> SessionPlan
 
     Raises InputError (bad input, exit 2) or EngineError (the voice cannot run here, exit 1)
     before anything is synthesised or written."""
-    from .script.points import load_library
+    from .script.pointfile import load_library
 
     library = load_library(request.points_file)
     routine, warnings = _routine(request, library)

@@ -26,7 +26,7 @@ def check_file(name: str, points_file: str | None = None) -> tuple[str, list[Pro
         profile = profile_from_source(source, Path(name).stem)
         return f"voice profile, engine {profile.engine}", []
     if "points" in data and "steps" not in data and "compose" not in data:
-        from .script.points import load_library
+        from .script.pointfile import load_library
 
         library = load_library(name)
         return f"points file, {len(library.points)} points with the bundled ones", []

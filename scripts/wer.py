@@ -243,7 +243,7 @@ def cold_build(voice: str, routine: str, out_dir: Path, env: dict[str, str]) -> 
 
 def measure(voice: str, routine: str, model, rater, work: Path, env: dict[str, str]) -> tuple[list[Heard], Built]:
     from rlsaudio.plan import TrackRequest, plan_track
-    from rlsaudio.script.points import load_library
+    from rlsaudio.script.pointfile import load_library
     from rlsaudio.speech.pronounce import pronouncer_for
 
     out_dir = work / re.sub(r"[^\w.-]+", "_", voice) / routine  # a voice may be a profile's path

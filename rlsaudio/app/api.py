@@ -276,7 +276,8 @@ def _routines() -> list[dict]:
 
 def _points() -> dict:
     from ..publish.page import figure_svg
-    from ..script.points import load_library, point_json
+    from ..script.pointfile import load_library
+    from ..script.points import point_json
 
     library = load_library()
     figures = {name: {"title": f.title, "viewbox": list(f.viewbox), "view": f.view, "svg": figure_svg(f)}

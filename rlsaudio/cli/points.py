@@ -27,7 +27,8 @@ def points(code, as_json, points_file):
       rlsaudio points SP 6
       rlsaudio points --json
     """
-    from ..script.points import load_library, point_json
+    from ..script.pointfile import load_library
+    from ..script.points import point_json
 
     library = load_library(points_file)
     if code:

@@ -251,7 +251,7 @@ def compose_routine(composition: Composition, library: "PointLibrary | None" = N
     """The composition as a Routine whose --length adds rounds: an acupressure point's presses
     with rests between them, a zone's presses."""
     if library is None:
-        from .points import load_library
+        from .pointfile import load_library
 
         library = load_library()
     text = routine_text(composition, library)
@@ -314,7 +314,7 @@ def _from_table(check: Checker, table: dict[str, Any], place: str, source: str,
                   for i, c in enumerate(raw))
     if len(check.problems) > before:
         return None
-    from .points import load_library
+    from .pointfile import load_library
 
     _, problems = point_problems(codes, load_library(points_file))
     for index, message in problems:

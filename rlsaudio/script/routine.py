@@ -344,7 +344,7 @@ def _load_steps(check: Checker, data: dict[str, Any], pace: Pace, library: "Poin
         check.problem("steps", f"{len(raw)} steps, more than the {limits.MAX_STEPS} allowed; split the routine")
         return []
     if library is None and any("point" in table or "cautions" in table for table in raw):
-        from .points import load_library
+        from .pointfile import load_library
 
         library = load_library()
     steps = [_load_step(check, table, f"steps[{i}]", pace, library) for i, table in enumerate(raw)]

@@ -27,7 +27,7 @@ from places import FAKE_VOICE
 
 import rlsaudio
 from rlsaudio.cli import cli
-from rlsaudio.script.points import bundled_library
+from rlsaudio.script.pointfile import bundled_library
 
 MAX_PAGE = 300_000
 FAKE = FAKE_VOICE

@@ -7,7 +7,7 @@ from audio import SR, decode
 from places import FAKE_VOICE
 
 from rlsaudio.cli import cli
-from rlsaudio.script.points import load_library
+from rlsaudio.script.pointfile import load_library
 
 FAKE = FAKE_VOICE
 

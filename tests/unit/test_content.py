@@ -23,7 +23,7 @@ from rlsaudio.script.compose import Composition
 from rlsaudio.script.events import estimate_speech
 from rlsaudio.script.layout import split_sentences
 from rlsaudio.script.modes import ModeOptions
-from rlsaudio.script.points import load_library
+from rlsaudio.script.pointfile import load_library
 from rlsaudio.script.timeline import length_range
 
 ROUTINES = ("acupressure", "foot-reflexology")

@@ -9,7 +9,7 @@ import pytest
 from places import DATA, PACKAGE
 
 from rlsaudio.base.errors import PointsError
-from rlsaudio.script.points import bundled_library, load_library, parse_points
+from rlsaudio.script.pointfile import bundled_library, load_library, parse_points
 
 SEEDS = DATA / "seeds"
 SHARED_SEEDS = Path("/work/shared/seeds")

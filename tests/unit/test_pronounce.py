@@ -9,7 +9,7 @@ from places import DATA, PACKAGE
 
 from rlsaudio.base.errors import InputError
 from rlsaudio.cli import cli
-from rlsaudio.script.points import bundled_library, parse_points
+from rlsaudio.script.pointfile import bundled_library, parse_points
 from rlsaudio.speech import pronounce
 from rlsaudio.speech.engines.fake import FakeEngine
 from rlsaudio.speech.pronounce import Pronouncer, bundled_table, check_table, pronouncer_for

@@ -401,7 +401,7 @@ def test_a_caution_is_said_on_every_side_first_for_all_sides_then_as_a_reminder(
     ''')
     said = {c.title: [e.text for e in tl.events if e.kind == "speech" and c.start <= e.start < c.end]
             for c in tl.chapters}
-    from rlsaudio.script.points import load_library
+    from rlsaudio.script.pointfile import load_library
 
     cautions = load_library().cautions
     pregnancy, ankles, feet = cautions["pregnancy"], cautions["ankles"], cautions["feet"]
