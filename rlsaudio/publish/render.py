@@ -20,11 +20,15 @@ from ..plan import SessionPlan
 from ..script.modes import MixSettings
 from ..script.timeline import Timeline
 from ..speech.pool import parallel_worth_it, speak_in_pool
+from ..speech.profile import VoiceProfile
 from ..speech.synth import SpeechSource
 from ..system.cache import Cache, content_key
 from ..system.progress import Reporter, start_counted
 
 MIX_VERSION = 1  # bump when mixing or the meter changes what a measured loudness refers to
+
+
+SAY_HOW_LONG_FROM_S = 15  # a first synthesis expected to take this long or more is announced
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,25 @@ def speak(plan: SessionPlan, cache: Cache, reporter: Reporter) -> SpeechSource:
     start_counted(reporter, f"Speaking with {plan.voice.name}", len(phrases), "phrases")
     missing = speech.missing(phrases, reporter.advance)
     jobs = encoder_jobs()
-    if parallel_worth_it(plan.voice, len(missing), jobs):
+    pooled = parallel_worth_it(plan.voice, len(missing), jobs)
+    _say_how_long(reporter, plan.voice, missing, jobs if pooled else 1)
+    if pooled:
         speak_in_pool(plan.voice, cache, missing, jobs, speech.adopt, reporter.advance, speech.pronounce)
     else:
         speech.prepare(missing, reporter.advance)
     return speech
+
+
+def _say_how_long(reporter: Reporter, voice: VoiceProfile, missing: list[tuple[str, float]], processes: int) -> None:
+    """Before a long first synthesis, say on the terminal about how long it will take (once
+    spoken, phrases come from the cache in a moment)."""
+    seconds = voice.synthesis_seconds(missing, processes)
+    note = getattr(reporter, "note", None)
+    if note is None or seconds is None or seconds < SAY_HOW_LONG_FROM_S:
+        return
+    about = f"{round(seconds / 60)} min" if seconds >= 90 else f"{max(10, round(seconds, -1)):.0f} s"
+    note(f"Speaking {len(missing)} new phrases with {voice.name}: about {about} on this computer "
+         "(the first time only; later builds reuse them).")
 
 
 def speak_and_time(plan: SessionPlan, cache: Cache, reporter: Reporter) -> tuple[SpeechSource, Timeline]:

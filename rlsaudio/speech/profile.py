@@ -24,8 +24,17 @@ class VoiceProfile:
     volume_db: float = 0.0
     bedtime_rate: float = 0.85
     timeout_s: float = 60.0
+    compute: float | None = None  # CPU-seconds to speak one second of speech (scripts/bench --voices)
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     source: str = ""
+
+    def synthesis_seconds(self, phrases: "list[tuple[str, float]]", processes: int) -> float | None:
+        """About how long speaking `phrases` (text, rate) takes here with `processes` at work, or
+        None when the profile does not say what its voice costs."""
+        if not self.compute or not phrases:
+            return None
+        speech_s = sum(len(text.split()) * 60 / self.words_per_minute / rate for text, rate in phrases)
+        return self.compute * speech_s / max(1, min(processes, len(phrases)))
 
     def cache_identity(self) -> dict[str, Any]:
         """Everything that changes how a phrase sounds (not pauses, volume or timeouts)."""

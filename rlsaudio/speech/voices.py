@@ -19,7 +19,7 @@ from .profile import VoiceProfile
 
 PROFILES = data_file("voices")  # the bundled voice profiles (voices/ at the top of a checkout)
 COMMON_KEYS = ("name", "description", "engine", "voice", "words_per_minute", "sentence_pause",
-               "volume", "bedtime_rate", "timeout")
+               "volume", "bedtime_rate", "timeout", "compute")
 PREFERRED_DEFAULTS = ("joe", "espeak")
 
 
@@ -65,11 +65,13 @@ def profile_from_source(source: Source, default_name: str) -> VoiceProfile:
     volume = check.number(data, "volume", "", lo=-30, hi=12)
     bedtime = check.number(data, "bedtime_rate", "", lo=0.5, hi=1.0)
     timeout = check.number(data, "timeout", "", lo=1, hi=3600)
+    compute = check.number(data, "compute", "", lo=0, hi=100)
     check.raise_if_any(VoiceError)
     return VoiceProfile(
         name=name, engine=engine or "", voice=voice, description=description,
         words_per_minute=wpm or 140.0, sentence_pause_ms=450 if pause is None else pause,
         volume_db=volume or 0.0, bedtime_rate=bedtime or 0.85, timeout_s=timeout or 60.0,
+        compute=compute,
         options=options, source=source.name,
     )
 

@@ -96,6 +96,11 @@ class TerminalReporter:
             self._finish()
             print(message, file=self.stream, flush=True)
 
+    def note(self, message: str) -> None:
+        """A word for the person watching (how long a step will take): on the terminal only."""
+        if self.enabled:
+            self.warn(message)
+
     def line(self, message: str) -> None:
         """A result line on stdout, printed cleanly over any progress bar (which is drawn again)."""
         with self._lock:

@@ -96,3 +96,18 @@ def test_the_clock_moves_while_the_first_phrases_are_spoken_in_worker_processes(
     first_done = next(i for i, f in enumerate(speaking) if re.search(r" [1-9]\d*/\d+ phrases", f))
     waiting = {clock(f) for f in speaking[:first_done]}
     assert len(waiting) >= 2  # before any phrase came back, the clock already moved
+
+
+def test_a_first_synthesis_says_how_long_it_will_take_and_a_warm_build_does_not(write, tmp_path):
+    """Issue 23: the first run says how long speech will take (from the voice's measured cost)."""
+    routine = write("r.toml", routine_text())
+    costly = write("costly.toml", 'engine = "fake"\ncompute = 20\nwords_per_minute = 150\n')
+    argv = [*RLSAUDIO, "build", str(routine), "-o", str(tmp_path / "out"), "--voice", str(costly), "--force"]
+    first = terminal.run(argv, timeout=300, columns=200)
+    assert first.status == 0, first.text
+    said = re.search(r"Speaking (\d+) new phrases with costly: about (\d+) (s|min) on this computer", first.text)
+    assert said, first.text
+    assert int(said[1]) >= 5
+    again = terminal.run(argv, timeout=300, columns=200)
+    assert again.status == 0, again.text
+    assert "new phrases" not in again.text  # every phrase is in the cache now
