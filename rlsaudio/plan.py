@@ -19,7 +19,8 @@ from .base.errors import InputError, Problem, RoutineError
 from .base.units import format_length, format_ms, ms_to_samples
 from .script.modes import MixSettings, ModeOptions, Origins, check_options, located, mix_settings_for, style_for
 from .script.modes import table as mode_table
-from .script.routine import Routine, check_routine, routine_source
+from .script.routine import Routine
+from .script.routinefile import check_routine, routine_source
 from .script.timeline import Draft, SpeechLength, Style, Timeline, build_timeline, estimate_speech, lay_out
 from .speech.profile import VoiceProfile
 from .speech.pronounce import Pronouncer, pronouncer_for

@@ -264,7 +264,8 @@ async def _unknown(request):
 
 
 def _routines() -> list[dict]:
-    from ..script.routine import bundled_ids, load_bundled
+    from ..script.routine import bundled_ids
+    from ..script.routinefile import load_bundled
 
     out = []
     for routine_id in bundled_ids():

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..base import limits
 from ..base.errors import InputError, PointsError, Problem, RoutineError, at_origin
 from ..base.tomlfile import Checker, Source, parse_toml_bytes
-from ..base.units import format_ms, number_words, samples_to_ms
+from ..base.units import format_ms, samples_to_ms
 from .layout import split_sentences
-from .narration import compose_words
-from .routine import Routine, routine_from_source
+from .narration import compose_words, number_words
+from .routine import Routine
+from .routinefile import routine_from_source
 
 if TYPE_CHECKING:
     from .events import Timeline

@@ -16,9 +16,8 @@ from rlsaudio.script.routine import (
     STEP_KEYS,
     TOP_KEYS,
     Routine,
-    parse_routine,
-    routine_from_source,
 )
+from rlsaudio.script.routinefile import parse_routine, routine_from_source
 
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,7 @@ from rlsaudio.audio.mix import MixInput, chunks, mix_range, mix_whole, to_int16
 from rlsaudio.audio.soundscape import Soundscape, _make_loop, noise
 from rlsaudio.base.units import SAMPLE_RATE as SR
 from rlsaudio.script.modes import ModeOptions, style_for
-from rlsaudio.script.routine import parse_routine
+from rlsaudio.script.routinefile import parse_routine
 from rlsaudio.script.timeline import build_timeline, lay_out
 from rlsaudio.speech.synth import SpeechSource
 from rlsaudio.speech.voices import load_profile

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from rlsaudio.cli import cli
-from rlsaudio.script.routine import load_bundled
+from rlsaudio.script.routinefile import load_bundled
 
 COMMANDS = ["routines", "validate", "plan", "voices", "build", "playlist", "inspect"]
 

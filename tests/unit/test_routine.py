@@ -5,7 +5,8 @@ import textwrap
 import pytest
 
 from rlsaudio.base.errors import RoutineError
-from rlsaudio.script.routine import Breathing, Pace, bundled_ids, load_bundled, load_routine, parse_routine
+from rlsaudio.script.routine import Breathing, Pace, bundled_ids
+from rlsaudio.script.routinefile import load_bundled, load_routine, parse_routine
 
 FULL_EXAMPLE = '''
 title = "Calf release for restless legs"

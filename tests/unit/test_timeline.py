@@ -10,7 +10,7 @@ from places import GOLDEN
 from rlsaudio.base.errors import FitError
 from rlsaudio.base.units import SAMPLE_RATE as SR
 from rlsaudio.script.modes import ModeOptions, style_for
-from rlsaudio.script.routine import load_bundled, parse_routine
+from rlsaudio.script.routinefile import load_bundled, parse_routine
 from rlsaudio.script.timeline import Style, build_timeline, estimate_speech, lay_out, split_sentences
 from rlsaudio.speech.profile import VoiceProfile
 
