@@ -27,6 +27,7 @@ from ..publish.feed import FeedTrack, url_path
 from ..publish.output import SIDECARS
 
 ROUTINE_MARKS = ("# Made by `rlsaudio compose`", "# Composed for --length")
+STAMP_MARK = "# Written by rlsaudio (sha256 "
 RECORD_NAME = "app-tracks.json"
 MAX_RECORDS = 2000
 _PAGE_MODE = re.compile(rb'"mode":"([a-z]+)"')
@@ -46,9 +47,11 @@ def is_our_routine(path: Path) -> bool:
         if not path.is_file() or path.is_symlink():
             return False
         with open(path, "rb") as f:
-            head = f.read(200).decode("utf-8", "replace")
+            head = f.read(400).decode("utf-8", "replace")
     except OSError:
         return False
+    if head.startswith(STAMP_MARK):  # the checksum line comes first (safeio.stamped), then compose's header
+        head = head.partition("\n")[2]
     return head.startswith(ROUTINE_MARKS)
 
 

@@ -2,7 +2,7 @@
 
     {"routine": "foot-reflexology"}                                    a bundled routine
     {"upload": "<id>"}                                                 an uploaded routine file
-    {"points": ["SP 6", "K 3"], "length": "12m", "mode": "bedtime",    points from the library
+    {"points": ["SP 6", "K 3"], "length": "15m", "mode": "bedtime",    points from the library
      "voice": "joe", "format": "mp3", "title": "..."}
 
 Other keys: hold, breathe, tail, soundscape ("brown" or "pink": never a file, the server reads no
@@ -172,7 +172,7 @@ def _flag(data: dict, key: str, default: bool, problems: list[Problem]) -> bool:
 def parse_settings(data: Any, voices: VoiceChoices, uploads=None) -> Settings:
     """Checked settings, or InputError with one line per problem."""
     from ..encode.formats import format_names, parse_bitrate
-    from ..script.compose import MAX_HOLD_MS, MAX_POINTS, MIN_HOLD_MS
+    from ..base.limits import MAX_COMPOSE_POINTS as MAX_POINTS, PRESS_MAX_MS as MAX_HOLD_MS, PRESS_MIN_MS as MIN_HOLD_MS
     from ..script.modes import MODES, PACERS, defaults
     from ..script.routine import bundled_ids
 

@@ -26,7 +26,7 @@ def cli():
       rlsaudio routines
       rlsaudio plan acupressure
       rlsaudio build foot-reflexology
-      rlsaudio compose "SP 6" "K 3" --length 12m --mode bedtime
+      rlsaudio compose "SP 6" "K 3" --length 15m --mode bedtime
     """
 
 

@@ -38,7 +38,7 @@ def broken_encoder(monkeypatch):
 
 @pytest.mark.parametrize("command", [
     ["build", "{tiny}"], ["build", "{tiny}", "{tiny2}"], ["playlist", "{tiny}", "{tiny2}", "--name", "N", "-j", "1"],
-    ["compose", "SP 6", "--hold", "20s"],
+    ["compose", "SP 6", "--hold", "1m"],
 ])
 def test_a_failed_render_leaves_no_empty_folder_tree(runner, write, tmp_path, broken_encoder, command):
     tiny, tiny2 = write("tiny.toml", tiny_routine()), write("tiny2.toml", tiny_routine("Tiny two"))

@@ -108,13 +108,13 @@ def test_a_playlist_track_built_as_another_variant_needs_force(runner, short, tm
 
 def test_a_composed_track_built_as_another_variant_needs_force(runner, tmp_path):
     out = tmp_path / "out"
-    run(runner, "compose", "SP 6", "--hold", "20s", "-o", out, "--voice", FAKE_VOICE)
+    run(runner, "compose", "SP 6", "--hold", "1m", "-o", out, "--voice", FAKE_VOICE)
     before = snapshot(out)
-    refused = run(runner, "compose", "SP 6", "--hold", "20s", "-o", out, "--voice", FAKE_VOICE, "--no-chime",
+    refused = run(runner, "compose", "SP 6", "--hold", "1m", "-o", out, "--voice", FAKE_VOICE, "--no-chime",
                   code=2)
     assert "was built as another variant of this title (chime true, now false)" in refused.stderr
     assert snapshot(out) == before
-    run(runner, "compose", "SP 6", "--hold", "20s", "-o", out, "--voice", FAKE_VOICE, "--no-chime", "--force")
+    run(runner, "compose", "SP 6", "--hold", "1m", "-o", out, "--voice", FAKE_VOICE, "--no-chime", "--force")
 
 
 # --------------------------------------------------------------------------- a routine file a person edits
@@ -123,13 +123,13 @@ def test_a_composed_track_built_as_another_variant_needs_force(runner, tmp_path)
 @pytest.mark.parametrize("routine_only", [True, False])
 def test_a_composed_routine_file_that_was_edited_is_never_replaced_without_force(runner, tmp_path, routine_only):
     out = tmp_path / "out"
-    args = ["compose", "SP 6", "K 3", "--hold", "20s", "-o", out, "--voice", FAKE_VOICE] + \
+    args = ["compose", "SP 6", "K 3", "--hold", "1m", "-o", out, "--voice", FAKE_VOICE] + \
         (["--routine-only"] if routine_only else [])
     run(runner, *args)
     routine = out / "Acupressure - SP 6, K 3.toml"
     assert routine.read_text().startswith("# Written by rlsaudio (sha256 ")
     run(runner, *args)  # unchanged since written: made again
-    edited = routine.read_text().replace("hold = ", "hold = 25 # mine\nold_hold = ", 1)
+    edited = routine.read_text() + "# my own note: press more gently on the left\n"
     routine.write_text(edited)
     before = snapshot(out)
     refused = run(runner, *args, code=2)

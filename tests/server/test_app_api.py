@@ -92,10 +92,10 @@ def test_a_voice_sample_is_a_short_wav(app):
 
 
 def test_the_plan_is_what_plan_json_prints(app, tmp_path):
-    settings = {"routine": "acupressure", "mode": "bedtime", "length": "45m", "voice": "fake"}
+    settings = {"routine": "acupressure", "mode": "bedtime", "length": "50m", "voice": "fake"}
     status, planned = app.json("POST", "/api/plan", settings)
     assert status == 200, planned
-    done = cli("plan", "acupressure", "--mode", "bedtime", "--length", "45m", "--voice", FAKE_VOICE, "--json",
+    done = cli("plan", "acupressure", "--mode", "bedtime", "--length", "50m", "--voice", FAKE_VOICE, "--json",
                cwd=tmp_path, home=app.home)
     assert done.returncode == 0, done.stderr
     assert planned == json.loads(done.stdout)
@@ -116,8 +116,8 @@ def test_a_length_out_of_range_is_422_in_plain_words(app):
                                                    "details": True})
     assert status == 422
     assert body["lines"] == [body["error"]]
-    assert body["error"].startswith("length: cannot fit 'Acupressure: SP 6, K 3' to 1m 00s: with holds of 20s to 5m "
-                                    "per side it can last from ")
+    assert body["error"].startswith("length: cannot fit 'Acupressure: SP 6, K 3' to 1m 00s: with its points pressed "
+                                    "in rounds within the sources' limits it can last from ")
     assert body["error"].endswith("; choose a length in that range")
     assert body["range"]["min"] > 60
     status, body = app.json("POST", "/api/builds", {"points": ["SP 6"], "length": "13h"})
@@ -125,7 +125,7 @@ def test_a_length_out_of_range_is_422_in_plain_words(app):
 
 
 @pytest.mark.parametrize("settings, line", [
-    ({"points": ["SP 66"]}, 'points: unknown point "SP 66"; did you mean "SP 6"?'),
+    ({"points": ["SP 66"]}, 'points: unknown point "SP 66"; of the Spleen channel the library holds only SP 6 and SP 12'),
     ({"routine": "nope"}, "routine: no bundled routine 'nope'; bundled: acupressure, foot-reflexology"),
     ({"routine": "acupressure", "voice": "/etc/passwd"}, 'voice: unknown voice "/etc/passwd"; use '),
     ({"routine": "acupressure", "soundscape": "/etc/passwd"}, 'soundscape: unknown soundscape "/etc/passwd"; use brown or pink'),
@@ -211,17 +211,18 @@ def test_build_list_download_and_delete_a_track(app):
 
 
 def test_a_composed_track_keeps_its_routine_file_unless_asked(app):
-    status, job = app.json("POST", "/api/builds", {"points": ["K 3"], "hold": "20s", "voice": "fake",
+    status, job = app.json("POST", "/api/builds", {"points": ["K 3"], "hold": "1m", "voice": "fake",
                                                     "title": "Routine kept"})
     assert status == 202
     state = wait_build(app, job["id"])
     assert state["state"] == "done", state
     routine = app.request("GET", state["routine_file"])
-    assert routine.status == 200 and routine.body.startswith(b"# Made by `rlsaudio compose`")
+    assert routine.status == 200 and routine.body.startswith(b"# Written by rlsaudio (sha256 ")
+    assert routine.body.split(b"\n")[1].startswith(b"# Made by `rlsaudio compose`")
     assert "attachment" in routine.headers["content-disposition"]
     assert app.json("DELETE", "/api/tracks/" + quote(state["name"]))[0] == 200
     assert (app.out / "Routine kept.toml").exists()
-    status, job = app.json("POST", "/api/builds", {"points": ["K 3"], "hold": "20s", "voice": "fake",
+    status, job = app.json("POST", "/api/builds", {"points": ["K 3"], "hold": "1m", "voice": "fake",
                                                     "title": "Routine kept"})
     assert wait_build(app, job["id"])["state"] == "done"
     assert app.json("DELETE", "/api/tracks/" + quote("Routine kept") + "?routine=1")[0] == 200
@@ -244,7 +245,7 @@ def test_cancel_mid_speech_leaves_nothing_behind(app, tmp_path):
     # the queue goes on: the next build runs
     status, job = app.json("POST", "/api/builds", {"routine": "acupressure", "voice": "fake", "length": "5m",
                                                     "mode": "massage"})
-    status2, queued = app.json("POST", "/api/builds", {"points": ["K 3"], "hold": "20s", "voice": "fake",
+    status2, queued = app.json("POST", "/api/builds", {"points": ["K 3"], "hold": "1m", "voice": "fake",
                                                         "title": "Queued then cancelled"})
     assert app.json("GET", f"/api/builds/{queued['id']}")[1]["state"] in ("queued", "running")
     assert app.json("DELETE", f"/api/builds/{queued['id']}")[1]["state"] in ("cancelled", "running")

@@ -180,7 +180,7 @@ def test_the_oil_is_mixed_beforehand_at_one_percent_and_patch_tested_in_the_prep
         assert "drop" not in after and "Patch" not in after and "tested" not in after  # nothing to mix with oily hands
         assert "two to three drops" not in text_of(data)
         # no silence left for opening bottles: the oil is ready, warming it in the palms takes ten seconds
-        for title in ("Step 2: Warm the oil and massage your left foot", "Step 9: Oil and massage your right foot"):
+        for title in ("Warm the oil and massage your left foot", "Oil and massage your right foot"):
             c = chapter(data, title)
             pauses = [e["duration"] for e in data["events"] if e["kind"] == "silence" and e["reason"] == "pause"
                       and c["start"] <= e["start"] < c["end"]]
@@ -332,7 +332,7 @@ def test_every_rest_spoken_of_lasts_what_is_said_and_silent_preparation_is_cappe
             if "as before" in text_of(data, c) or "several times" in text_of(data, c):
                 rests = [s["end"] - s["start"] for s in spans_in(data, c, "rest")]
                 assert rests == pytest.approx([10.0] * len(rests), abs=0.001), c["title"]
-        wash = chapter(data, "Step 1: Wash your feet")
+        wash = chapter(data, "Wash your feet")
         (pause,) = spans_in(data, wash, "pause")
         assert pause["end"] - pause["start"] == pytest.approx(180.0, abs=0.001)  # as long at 39 minutes as at 30
         massages = [s["end"] - s["start"] for s in data["spans"] if s["kind"] == "massage"]
@@ -624,7 +624,7 @@ def test_the_sources_hedges_are_kept():
         assert hedge in foot, hedge
     heart = next(c for c in plan_json(("routine", "foot-reflexology", "massage", "shortest"))["chapters"]
                  if c.get("point") == "heart")
-    assert heart["title"] == "Step 3: Heart point, left foot"
+    assert heart["title"] == "Heart point, left foot"
 
 
 def test_the_left_side_does_not_repeat_the_step_s_introduction():
@@ -666,3 +666,13 @@ def test_compose_meets_every_length_in_its_stated_range(points):
     shortest, longest = length_range_ms("", "massage", points)
     for ms in range(shortest, longest + 1, 97_000):
         assert build_timeline(plan.draft, speech, target_ms=ms).length == ms_to_samples(ms), ms
+
+
+@pytest.mark.parametrize("routine", ROUTINES)
+def test_chapters_carry_no_step_numbers_of_their_own(routine):
+    """Issue 19 item 10: one numbering. The page counts chapters ("Step 5 of 15"), so a title
+    never adds its own ("Step 3: Heart point, left foot" under "Step 5 of 15")."""
+    data = plan_json(("routine", routine, "massage", "shortest"))
+    titles = [c["title"] for c in data["chapters"]]
+    assert len(titles) >= 10
+    assert [t for t in titles if re.match(r"(?i)step\s*\d", t)] == []
