@@ -123,14 +123,14 @@ def test_a_real_kokoro_render_is_timed_chaptered_and_leveled_like_joe_s(tmp_path
     plan = json.loads(runner.invoke(cli, ["plan", str(routine), "--voice", "heart", "--json"]).stdout)
     result = runner.invoke(cli, ["build", str(routine), "--voice", "heart", "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    track = tmp_path / "out" / "Kokoro short.mp3"
+    track = tmp_path / "out" / "Kokoro short (heart).mp3"  # a bundled voice other than the default: a variant
     audio = decode(track)
     assert abs(len(audio) / SR - plan["duration"]) < 0.003
     assert [c["title"] for c in plan["chapters"]] == ["Settle", "Press (right)", "Press (left)"]
     assert abs(ebur128(track)[0] - -19.0) < 1.0
     speech = [e for e in plan["events"] if e["kind"] == "speech"]
     assert all(0.3 < e["duration"] < 12 for e in speech)  # trimmed: no half-second of model silence
-    assert (tmp_path / "out" / "Kokoro short.html").exists()
+    assert (tmp_path / "out" / "Kokoro short (heart).html").exists()
     clips = sorted((tmp_path / "cache").rglob("*.clip"))
     engine = K.KokoroEngine()
     from rlsaudio.speech.voices import load_profile
