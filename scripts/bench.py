@@ -275,23 +275,38 @@ def first_progress(python: str, routine: str, env: dict[str, str], work: Path) -
 
 
 def serve_under_load(python: str, folder: Path, host: str, idle: int = 300, slow: int = 60,
-                     requests: int = 20) -> tuple[float, float, float]:
-    """(median, slowest, alone) seconds for a normal request to `rlsaudio serve` while `idle`
-    connections send nothing and `slow` trickle a request head byte by byte ("alone": the same
-    request with nobody else connected)."""
+                     requests: int = 20, app: bool = False) -> tuple[float, float, float]:
+    """(median, slowest, alone) seconds for a normal request to `rlsaudio serve` (or, with `app`,
+    to `rlsaudio app`, its key in the query) while `idle` connections send nothing and `slow`
+    trickle a request head byte by byte ("alone": the same request with nobody else connected)."""
+    import re
     import socket
     import statistics
 
-    proc = subprocess.Popen(rlsaudio(python, "serve", str(folder), "--port", "0", "--host", host),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if app:
+        argv = rlsaudio(python, "app", "--no-browser", "--port", "0", "-o", str(folder)) + \
+            (["--lan"] if host != "127.0.0.1" else [])
+    else:
+        argv = rlsaudio(python, "serve", str(folder), "--port", "0", "--host", host)
+    home = folder.parent / "app-home"  # the app's records and diary stay in the bench's folder
+    home.mkdir(exist_ok=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "RLSAUDIO_HOME": str(home)})
     try:
         line = proc.stdout.readline()
-        port = int(line.split("http://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        found = re.search(r"http://([^/\s]+):(\d+)/(?:\?key=([A-Za-z0-9_-]+))?", line)
+        if not found:
+            raise SystemExit(f"no address printed: {line!r}")
+        port = int(found[2])
+        path = f"/api/tracks?key={found[3]}" if app else "/feed.xml"
 
         def one() -> float:
             started = time.perf_counter()
             with socket.create_connection((host, port), timeout=30) as s:
-                s.sendall(f"GET /feed.xml HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+                head = s.recv(65536)
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise SystemExit(f"{argv[3]} answered {head[:60]!r}")
                 while s.recv(65536):
                     pass
             return time.perf_counter() - started
@@ -403,11 +418,12 @@ def main() -> None:
         # 3. The server: a normal request while hundreds of connections are idle or slow.
         rows = []
         folder = work / "out"
-        for where, host in (("127.0.0.1", "127.0.0.1"), ("--lan", lan_host())):
+        for command, where, host in [(c, w, h) for c in ("serve", "app")
+                                     for w, h in (("127.0.0.1", "127.0.0.1"), ("--lan", lan_host()))]:
             if host is None:
                 continue
-            median, slowest, alone = serve_under_load(python, folder, host)
-            rows.append((f"serve, {where}: 300 idle + 60 slow connections", f"{alone * 1000:.0f} ms",
+            median, slowest, alone = serve_under_load(python, folder, host, app=command == "app")
+            rows.append((f"{command}, {where}: 300 idle + 60 slow connections", f"{alone * 1000:.0f} ms",
                          f"{median * 1000:.0f} ms", f"{slowest * 1000:.0f} ms ({verdict(slowest <= 2.0)})"))
             show(f"  {rows[-1]}")
         servers = table(rows, ("server under load", "a request alone", "median under load", "slowest (<= 2 s)"))
