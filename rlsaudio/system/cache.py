@@ -36,7 +36,7 @@ from ..base import limits
 from ..base.safeio import stale_temp_file, write_atomic
 
 MAGIC = b"RLSCLIP1"
-CLIP_PIPELINE_VERSION = 11  # bump when trimming, leveling or fading changes
+CLIP_PIPELINE_VERSION = 12  # bump when trimming, leveling, fading or what reaches the engine changes
 MIX_FIELDS = ("integrated", "true_peak", "max_short_term")
 # Errors that mean the cache folder as a whole cannot be written.
 _WHOLE_CACHE = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
