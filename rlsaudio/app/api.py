@@ -211,19 +211,18 @@ def api_routes(state) -> list:
             raise Refusal(429, str(exc)) from None
         return ok({"id": job.id}, 202)
 
-    @handled
-    async def build_state(request):
-        job = state.builds.get(request.path_params["id"])
+    def job_answer(job):
         if job is None:
             raise Refusal(404, "no such build (the app forgets builds when it stops)")
         return ok(state.job_json(job))
 
     @handled
+    async def build_state(request):
+        return job_answer(state.builds.get(request.path_params["id"]))
+
+    @handled
     async def cancel_build(request):
-        job = state.builds.cancel(request.path_params["id"])
-        if job is None:
-            raise Refusal(404, "no such build (the app forgets builds when it stops)")
-        return ok(state.job_json(job))
+        return job_answer(state.builds.cancel(request.path_params["id"]))
 
     @handled
     async def diary_get(request):

@@ -22,12 +22,11 @@ import re
 import threading
 from pathlib import Path
 
-from ..base.safeio import write_atomic
+from ..base.safeio import without_stamp, write_atomic
 from ..publish.feed import FeedTrack, url_path
 from ..publish.output import SIDECARS
 
 ROUTINE_MARKS = ("# Made by `rlsaudio compose`", "# Composed for --length")
-STAMP_MARK = "# Written by rlsaudio (sha256 "
 RECORD_NAME = "app-tracks.json"
 MAX_RECORDS = 2000
 _PAGE_MODE = re.compile(rb'"mode":"([a-z]+)"')
@@ -50,9 +49,7 @@ def is_our_routine(path: Path) -> bool:
             head = f.read(400).decode("utf-8", "replace")
     except OSError:
         return False
-    if head.startswith(STAMP_MARK):  # the checksum line comes first (safeio.stamped), then compose's header
-        head = head.partition("\n")[2]
-    return head.startswith(ROUTINE_MARKS)
+    return without_stamp(head).startswith(ROUTINE_MARKS)  # compose's header, under the checksum line
 
 
 class Records:

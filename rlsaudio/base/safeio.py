@@ -449,6 +449,12 @@ def stamped(text: str) -> str:
     return _STAMP.format(digest=hashlib.sha256(text.encode("utf-8")).hexdigest()) + text
 
 
+def without_stamp(text: str) -> str:
+    """`text` without the checksum line `stamped` put first (unchanged when it has none)."""
+    match = _STAMP_RE.match(text)
+    return text[match.end():] if match else text
+
+
 def changed_since_written(path: Path) -> bool:
     """True when `path` exists and is not exactly what rlsaudio wrote (edited, or not rlsaudio's)."""
     import hashlib
