@@ -31,9 +31,13 @@ class VoiceProfile:
     def synthesis_seconds(self, phrases: "list[tuple[str, float]]", processes: int) -> float | None:
         """About how long speaking `phrases` (text, rate) takes here with `processes` at work, or
         None when the profile does not say what its voice costs."""
+        from ..base.units import SAMPLE_RATE
+        from ..script.events import estimate_speech  # the one words-to-seconds rule of plans
+
         if not self.compute or not phrases:
             return None
-        speech_s = sum(len(text.split()) * 60 / self.words_per_minute / rate for text, rate in phrases)
+        speech = estimate_speech(self.words_per_minute)
+        speech_s = sum(speech(text, rate) for text, rate in phrases) / SAMPLE_RATE
         return self.compute * speech_s / max(1, min(processes, len(phrases)))
 
     def cache_identity(self) -> dict[str, Any]:

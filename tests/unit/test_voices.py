@@ -8,10 +8,11 @@ def test_synthesis_time_is_the_voice_cost_times_the_speech_shared_by_processes()
     from rlsaudio.speech.profile import VoiceProfile
 
     voice = VoiceProfile("v", "fake", words_per_minute=60, compute=0.5)  # a word a second
-    phrases = [("one two three", 1.0), ("four five six", 0.5)]  # 3 s, then 6 s at half the rate
-    assert voice.synthesis_seconds(phrases, 1) == pytest.approx(4.5)
-    assert voice.synthesis_seconds(phrases, 2) == pytest.approx(2.25)
-    assert voice.synthesis_seconds(phrases, 8) == pytest.approx(2.25)  # no more processes than phrases
+    # 3 s, then 6 s at half the rate, each with the plan estimate's quarter second (to the sample)
+    phrases = [("one two three", 1.0), ("four five six", 0.5)]
+    assert voice.synthesis_seconds(phrases, 1) == pytest.approx(4.75, abs=1e-3)
+    assert voice.synthesis_seconds(phrases, 2) == pytest.approx(2.375, abs=1e-3)
+    assert voice.synthesis_seconds(phrases, 8) == pytest.approx(2.375, abs=1e-3)  # no more processes than phrases
     assert voice.synthesis_seconds([], 1) is None
     assert VoiceProfile("v", "fake").synthesis_seconds(phrases, 1) is None  # cost unknown: nothing said
 
