@@ -18,6 +18,7 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
 import threading
@@ -250,7 +251,8 @@ class Staging:
         with commit_lock(self.folder):
             if check is not None:
                 check()
-            self._commit(files)
+            with signals_deferred():
+                self._commit(files)
 
     def _commit(self, files: list[tuple[Path, Path]]) -> None:
         assert self.dir is not None
@@ -290,6 +292,33 @@ class Staging:
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait for the block to end (a commit: a few renames), then act
+    as they would have. A playlist stopped while a worker moved a finished track and its
+    sidecars into place kept none of them: the stop unwound the commit halfway and undid it.
+    Only the main thread can set handlers, and only it is ever interrupted: elsewhere, nothing
+    to do."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old: dict[int, object] = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            old[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        for sig in dict.fromkeys(caught):
+            handler = old[sig]
+            if callable(handler):
+                handler(sig, None)  # raises, as it would have inside the block
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(sig)
 
 
 @contextmanager

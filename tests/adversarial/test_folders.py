@@ -212,6 +212,41 @@ def test_two_processes_committing_the_same_title_never_mix_their_files(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)  # no lock file, no staging left
 
 
+@pytest.mark.parametrize("sig, stops_with", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)])
+def test_a_stop_during_a_commit_waits_for_the_whole_track(tmp_path, monkeypatch, sig, stops_with):
+    """A stop arriving between the renames of a track and its sidecars acts once all are in place:
+    before, it unwound the commit and undid the track a playlist had just finished."""
+    from rlsaudio.base import safeio
+
+    def stop(signum, frame):
+        raise stops_with(signum)
+
+    real_replace = os.replace
+    moved = []
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        moved.append(dst)
+        if len(moved) == 1:
+            os.kill(os.getpid(), sig)  # the stop arrives with one file of six in place
+            time.sleep(0.01)
+
+    old = signal.signal(sig, stop)
+    try:
+        with safeio.Staging(tmp_path) as stage:
+            staged = [stage.text(tmp_path / name, name) for name in NAMES]
+            monkeypatch.setattr(safeio.os, "replace", replace)
+            with pytest.raises(stops_with):
+                stage.commit(staged)
+            monkeypatch.setattr(safeio.os, "replace", real_replace)
+        assert signal.getsignal(sig) is stop  # the handler is back
+    finally:
+        signal.signal(sig, old)
+    assert len(moved) == len(NAMES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
+    assert all((tmp_path / name).read_text() == name for name in NAMES)
+
+
 def test_a_symlink_at_the_lock_s_name_is_never_followed(runner, write, tmp_path):
     tiny = write("tiny.toml", tiny_routine())
     out = tmp_path / "out"
