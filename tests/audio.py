@@ -29,9 +29,16 @@ def silent_frames(x: np.ndarray, threshold_db: float = SILENCE_DB) -> np.ndarray
     return peaks < 10 ** (threshold_db / 20)
 
 
+_QUIET: list = []  # (the array, threshold, its silent frames): a test asks about one track many times
+
+
 def silent_run_around(x: np.ndarray, seconds: float, threshold_db: float = SILENCE_DB) -> tuple[float, float]:
     """(start, end) in seconds of the silent stretch containing `seconds`."""
-    quiet = silent_frames(x, threshold_db)
+    if _QUIET and _QUIET[0] is x and _QUIET[1] == threshold_db and len(_QUIET[2]) == len(x) // FRAME:
+        quiet = _QUIET[2]
+    else:
+        quiet = silent_frames(x, threshold_db)
+        _QUIET[:] = [x, threshold_db, quiet]
     i = int(seconds * SR) // FRAME
     if not quiet[i]:
         raise AssertionError(f"not silent at {seconds:.3f}s")
@@ -59,12 +66,23 @@ def planned_silences(plan: dict, minimum: float = 0.3) -> list[tuple[float, floa
 
 def ebur128(path) -> tuple[float, float]:
     """Integrated loudness and true peak by ffmpeg's own meter, an independent check."""
-    out = subprocess.run([ffmpeg(), "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
-                         capture_output=True, text=True, check=True).stderr
-    summary = out[out.rindex("Summary:"):]
+    summary = _ebur128_summary(path, "ebur128=peak=true")
     integrated = float(summary.split("I:")[1].split("LUFS")[0])
     peak = float(summary.split("Peak:")[1].split("dBFS")[0])
     return integrated, peak
+
+
+def integrated_loudness(path) -> float:
+    """Integrated loudness alone by ffmpeg's meter: a third of the time, without the true peak's
+    oversampling (9.5 s against 2.9 s for 32 minutes)."""
+    summary = _ebur128_summary(path, "ebur128")
+    return float(summary.split("I:")[1].split("LUFS")[0])
+
+
+def _ebur128_summary(path, meter: str) -> str:
+    out = subprocess.run([ffmpeg(), "-nostats", "-i", str(path), "-af", meter, "-f", "null", "-"],
+                         capture_output=True, text=True, check=True).stderr
+    return out[out.rindex("Summary:"):]
 
 
 def ffmetadata(path) -> str:

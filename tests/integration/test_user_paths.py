@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from audio import SR, decode, ebur128
+from audio import SR, decode, integrated_loudness
 from places import FAKE_VOICE, RLSAUDIO, ROOT
 
 from rlsaudio.cli import cli
@@ -56,7 +56,7 @@ def test_a_plain_pip_install_gives_a_working_tool_with_every_voice_offline(tmp_p
                                          capture_output=True, text=True, env=env, check=True).stdout)
         audio = decode(mp3)
         assert abs(len(audio) / SR - plan["duration"]) < 0.003
-        assert abs(ebur128(mp3)[0] - -19.0) < 1.0
+        assert abs(integrated_loudness(mp3) - -19.0) < 1.0
 
 
 # --------------------------------------------------------------------------- Ctrl-C during a real synthesis
