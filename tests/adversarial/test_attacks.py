@@ -478,6 +478,7 @@ def test_playlist_tail_limits_name_their_line(runner, write):
     ]
 
 
+@pytest.mark.slow
 def test_speech_cannot_carry_a_session_past_12_hours(runner, write):
     step = ('[[steps]]\ntitle = "S"\nsides = ["right", "left"]\nhold = "100ms"\nrest = "100ms"\nrepeat = 100\n'
             'cues = "Press gently now, and keep breathing slowly, slowly, slowly, slowly."\n')
@@ -591,6 +592,7 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(write, tmp_path, sig, code):
     assert not out.exists()  # the folder it made is removed with its staging: nothing was written
 
 
+@pytest.mark.slow
 def test_stale_staging_of_a_killed_build_is_removed_by_the_next_build(write, tmp_path):
     routine = write("long.toml", 'title = "Long"\n[[steps]]\ntitle = "A"\nsay = "Hi."\nmassage = "2h"\n')
     out = tmp_path / "out"

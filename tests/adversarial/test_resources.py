@@ -80,6 +80,7 @@ def test_a_refused_respelling_is_refused_with_little_memory(write, tmp_path):
 @pytest.mark.engine
 @pytest.mark.parametrize("make", [lambda w: respelled(w, 62), lambda w: unpunctuated(w, 4900)],
                          ids=["respelling x62 (4.9 KB spoken)", "4.9 KB sentence without punctuation"])
+@pytest.mark.slow
 def test_espeak_speaks_the_longest_valid_phrases_in_bounded_memory(write, tmp_path, make):
     routine = make(write)
     result = measured(["build", str(routine), "--voice", "espeak", "-o", str(tmp_path / "out")], tmp_path, 600)

@@ -68,6 +68,7 @@ def plan_text(browser) -> str:
     return browser.js("return document.getElementById('plan-summary').textContent")
 
 
+@pytest.mark.slow
 def test_from_a_fresh_start_to_a_built_track_and_back(browser, tmp_path_factory):
     app = start_app(tmp_path_factory.mktemp("fresh"))
     try:

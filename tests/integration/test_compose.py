@@ -170,6 +170,7 @@ def test_a_routine_with_its_own_cues_builds_and_speaks_them(runner, write, tmp_p
 # --------------------------------------------------------------------------- compose
 
 
+@pytest.mark.slow
 def test_compose_three_points_twelve_minutes_bedtime(runner, tmp_path):
     out = tmp_path / "out"
     result = run(runner, "compose", "SP 6", "K 3", "LV 3", "--length", "12m", "--mode", "bedtime", "-o", out,

@@ -28,6 +28,7 @@ def slow_voice(write):
     return write("slow.toml", 'engine = "fake"\nseconds = 1.5\n')
 
 
+@pytest.mark.slow
 def test_a_cold_build_shows_the_clock_and_phrases_done_while_it_speaks(write, tmp_path, slow_voice):
     routine = write("r.toml", routine_text())
     term = terminal.run([*RLSAUDIO, "build", str(routine), "-o", str(tmp_path / "out"), "--voice", str(slow_voice)],
@@ -45,6 +46,7 @@ def test_a_cold_build_shows_the_clock_and_phrases_done_while_it_speaks(write, tm
     assert len(speaking) > total + clocks[-1]  # redrawn far more often than phrases finished
 
 
+@pytest.mark.slow
 def test_a_playlist_with_the_default_jobs_shows_its_progress(write, tmp_path, slow_voice):
     first = write("one.toml", routine_text("One"))
     second = write("two.toml", routine_text("Two", settle="Sit down. [2s] Let your feet rest."))
@@ -76,6 +78,7 @@ def test_progress_lines_fit_the_terminal_width(write, tmp_path, columns):
         assert all("\u2026" in f and f.split(" [")[0].split(" \u2026")[0] for f in encoding)
 
 
+@pytest.mark.slow
 def test_the_clock_moves_while_the_first_phrases_are_spoken_in_worker_processes(write, tmp_path, slow_voice):
     """As a cold build with joe: the phrases go to a pool of speech processes, four at a time, and
     the parent waits; the bar still shows the time passing and the phrases done out of all."""

@@ -13,7 +13,7 @@ import re
 from functools import cache
 
 import pytest
-from places import PACKAGE
+from places import FAKE_VOICE, PACKAGE
 
 from rlsaudio.base import limits
 from rlsaudio.base.units import SAMPLE_RATE as SR
@@ -307,7 +307,7 @@ def test_compose_s_range_for_three_paired_points_covers_ten_to_fifty_minutes_and
     (["--hold", "150s"], "--hold: a hold must be at most 2m, got 2m30s"),
 ])
 def test_compose_refuses_lengths_and_holds_outside_the_sources_limits(runner, args, message):
-    result = runner.invoke(cli, ["compose", "SP 6", "K 3", "LV 3", "--routine-only", "--voice", "joe", *args])
+    result = runner.invoke(cli, ["compose", "SP 6", "K 3", "LV 3", "--routine-only", "--voice", FAKE_VOICE, *args])
     assert result.exit_code == 2
     assert message in result.stderr
 
