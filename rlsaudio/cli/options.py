@@ -16,6 +16,7 @@ from ..base.units import parse_duration
 from ..encode.formats import default_bitrate, format_help, format_names
 from ..script.modes import MODES, PACERS, ModeOptions, defaults, option_origin
 from ..script.modes import table as mode_table
+from ..speech.voices import bundled_voice_names
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -76,8 +77,9 @@ def mode_options(f):
     """Options shared by plan, build, compose and playlist."""
     d = defaults()
     return _apply(f, [
-        click.option("--voice", "voice", metavar="NAME|FILE", help="Voice profile: joe, espeak or a profile .toml "
-                     "(default: joe where piper is installed, else espeak)."),
+        click.option("--voice", "voice", metavar="NAME|FILE", help=f"Voice: {', '.join(bundled_voice_names())} "
+                     "(see `rlsaudio voices`) or a profile .toml (default: joe where piper is installed, else "
+                     "espeak)."),
         click.option("--mode", type=click.Choice(MODES), default=d["mode"], show_default=True,
                      help="; ".join(f"{m}: {mode_table()[m]['description']}" for m in MODES) + "."),
         click.option("--length", "length_ms", type=Duration(limits.MAX_SESSION_MS, what="length"), metavar="DURATION",
