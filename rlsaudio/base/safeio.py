@@ -308,7 +308,8 @@ def signals_deferred() -> Iterator[None]:
     old: dict[int, object] = {}
     try:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            old[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+            if signal.getsignal(sig) is not None:  # None: set outside Python, which could not be put back
+                old[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
         yield
     finally:
         for sig, handler in old.items():
