@@ -43,12 +43,6 @@ def pytest_sessionfinish(session, exitstatus):
         print(f"\nFAILED: the tests left new files in the repository: {', '.join(gained)}")
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """The slow tests (whole routines, installs) first: the workers (pytest-xdist) take tests in
-    this order, so the longest start at once instead of one of them running alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture(autouse=True)
 def _own_folders(tmp_path_factory, monkeypatch):
     """Nothing is written outside a test's own folders: the working folder, the speech cache and
