@@ -96,9 +96,12 @@ def test_from_a_fresh_start_to_a_built_track_and_back(browser, tmp_path_factory)
         seen = set()
 
         def landed():
-            if browser.js("return !!document.getElementById('progress')"):
-                seen.add(browser.js("return document.getElementById('progress').value"))
-            return browser.js("return location.pathname").endswith(".html")
+            # one script: the app may leave for the track's page between two calls
+            value, path = browser.js("const p = document.getElementById('progress');"
+                                     "return [p ? p.value : null, location.pathname]")
+            if value is not None:
+                seen.add(value)
+            return path.endswith(".html")
 
         browser.wait(landed, "the build did not open the track's page", 180)
         browser.wait(lambda: browser.js("return document.documentElement.getAttribute('data-ready')") == "true",
