@@ -29,16 +29,9 @@ def silent_frames(x: np.ndarray, threshold_db: float = SILENCE_DB) -> np.ndarray
     return peaks < 10 ** (threshold_db / 20)
 
 
-_QUIET: list = []  # (the array, threshold, its silent frames): a test asks about one track many times
-
-
-def silent_run_around(x: np.ndarray, seconds: float, threshold_db: float = SILENCE_DB) -> tuple[float, float]:
-    """(start, end) in seconds of the silent stretch containing `seconds`."""
-    if _QUIET and _QUIET[0] is x and _QUIET[1] == threshold_db and len(_QUIET[2]) == len(x) // FRAME:
-        quiet = _QUIET[2]
-    else:
-        quiet = silent_frames(x, threshold_db)
-        _QUIET[:] = [x, threshold_db, quiet]
+def silent_run_around(quiet: np.ndarray, seconds: float) -> tuple[float, float]:
+    """(start, end) in seconds of the silent stretch containing `seconds`, in a track's
+    `silent_frames` (worked out once by the caller, which asks about many silences)."""
     i = int(seconds * SR) // FRAME
     if not quiet[i]:
         raise AssertionError(f"not silent at {seconds:.3f}s")
