@@ -15,16 +15,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from chromium import CHROMEDRIVER, CHROMIUM, FLAGS, PHONE, missing  # noqa: E402
+from chromium import Browser, missing, start_chromium  # noqa: E402
 
 MOMENT_S = 21.3  # into SP 6's right-side massage: the countdown and the ring are mid-way
-TITLE = "Acupressure for restless legs"
 
 
 def rlsaudio(*args: str) -> str:
@@ -39,8 +37,8 @@ def build(folder: Path, mode: str) -> tuple[Path, float]:
     out = folder / mode
     rlsaudio("build", "acupressure", "--mode", mode, "-o", str(out))
     plan = json.loads(rlsaudio("plan", "acupressure", "--mode", mode, "--json"))
-    (span,) = [s for s in plan["spans"] if s.get("point") == "SP 6" and s.get("side") == "right"
-               and s["kind"] in ("massage", "hold")][:1]
+    span = next(s for s in plan["spans"] if s.get("point") == "SP 6" and s.get("side") == "right"
+                and s["kind"] in ("massage", "hold"))
     (page,) = out.glob("*.html")
     return page, round(span["start"] + MOMENT_S, 3)
 
@@ -49,37 +47,25 @@ def main() -> None:
     reason = missing()
     if reason:
         sys.exit(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     docs = ROOT / "docs"
     with tempfile.TemporaryDirectory() as tmp:
         shots = {mode: build(Path(tmp), mode) for mode in ("massage", "bedtime")}
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={Path(tmp) / 'profile'}")
-        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+        browser = Browser(start_chromium(Path(tmp) / "profile"))
         try:
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+            browser.phone(True)
             for mode, (page, moment) in shots.items():
-                driver.get("about:blank")
-                driver.get(f"{page.as_uri()}#t={moment}")
-                for _ in range(200):  # 10 s
-                    if driver.execute_script("return document.documentElement.getAttribute('data-ready')") == "true":
-                        break
-                    time.sleep(0.05)
-                else:
-                    sys.exit(f"{page.name}: the page did not finish loading")
-                theme = driver.execute_script("return document.documentElement.getAttribute('data-theme')")
-                if theme != ("bedtime" if mode == "bedtime" else "massage"):
+                try:
+                    browser.open(f"{page.as_uri()}#t={moment}")  # waits until the page says it is ready
+                except AssertionError as exc:
+                    sys.exit(str(exc))
+                theme = browser.js("return document.documentElement.getAttribute('data-theme')")
+                if theme != mode:
                     sys.exit(f"{page.name}: opened in the {theme} theme, not {mode}")
                 target = docs / f"page-{mode}.png"
-                driver.save_screenshot(str(target))
+                browser.driver.save_screenshot(str(target))
                 print(f"{target.relative_to(ROOT)}: {page.name} at {moment} s")
         finally:
-            driver.quit()
+            browser.driver.quit()
     env = {**os.environ, "RLSAUDIO_SCREENSHOTS": str(docs), "RLSAUDIO_REQUIRE_CHROMIUM": "1"}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "tests/browser/test_app.py", "-k", "screenshots"], cwd=ROOT, env=env)

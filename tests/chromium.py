@@ -42,6 +42,15 @@ def browser(tmp_path_factory):
         pytest.fail(reason)
     if reason:
         pytest.skip(reason)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield Browser(driver)
+    finally:
+        driver.quit()
+
+
+def start_chromium(profile: Path):
+    """A headless Chromium driven by chromedriver, with the profile folder `profile`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -49,14 +58,11 @@ def browser(tmp_path_factory):
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(20)
-    try:
-        yield Browser(driver)
-    finally:
-        driver.quit()
+    return driver
 
 
 class Browser:
