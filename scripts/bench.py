@@ -283,11 +283,12 @@ def serve_under_load(python: str, folder: Path, host: str, idle: int = 300, slow
     import socket
     import statistics
 
+    command = "app" if app else "serve"
     if app:
-        argv = rlsaudio(python, "app", "--no-browser", "--port", "0", "-o", str(folder)) + \
+        argv = rlsaudio(python, command, "--no-browser", "--port", "0", "-o", str(folder)) + \
             (["--lan"] if host != "127.0.0.1" else [])
     else:
-        argv = rlsaudio(python, "serve", str(folder), "--port", "0", "--host", host)
+        argv = rlsaudio(python, command, str(folder), "--port", "0", "--host", host)
     home = folder.parent / "app-home"  # the app's records and diary stay in the bench's folder
     home.mkdir(exist_ok=True)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -306,7 +307,7 @@ def serve_under_load(python: str, folder: Path, host: str, idle: int = 300, slow
                 s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
                 head = s.recv(65536)
                 if not head.startswith(b"HTTP/1.1 200"):
-                    raise SystemExit(f"{argv[3]} answered {head[:60]!r}")
+                    raise SystemExit(f"{command} answered {head[:60]!r}")
                 while s.recv(65536):
                     pass
             return time.perf_counter() - started
